@@ -1,0 +1,132 @@
+package jwtguard
+
+import (
+	"crypto/sha256"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Verified-token cache defaults. Clients reuse one access token for
+// minutes, so caching a verification saves a signature check per request.
+const (
+	defaultCacheEntries  = 10_000
+	cacheShards          = 32
+	maxCachedTokenLength = 4 << 10
+	entryOverhead        = 256 // bytes per entry besides the claims JSON, roughly
+)
+
+// tokenCache maps SHA-256(token) to the claims it verified to. Only
+// successes are cached; an entry is used only while the token's own time
+// window holds, the key that verified it is still trusted, and its key
+// source is usable. Validators run on every hit regardless.
+type tokenCache struct {
+	shards     [cacheShards]cacheShard
+	perShard   int
+	bytesShard int
+	hits       atomic.Uint64
+	misses     atomic.Uint64
+}
+
+type cacheShard struct {
+	mu    sync.RWMutex
+	m     map[[32]byte]*cacheEntry
+	order [][32]byte // insertion order, for FIFO eviction
+	bytes int
+}
+
+type cacheEntry struct {
+	claims    *Claims
+	validFrom time.Time // latest of nbf, iat, minus leeway
+	validTill time.Time // exp plus leeway
+	src       keySource
+	epoch     uint64
+	size      int
+}
+
+// newTokenCache returns nil (caching off) for entries < 0.
+func newTokenCache(entries int) *tokenCache {
+	if entries < 0 {
+		return nil
+	}
+	if entries == 0 {
+		entries = defaultCacheEntries
+	}
+	c := &tokenCache{perShard: max(1, entries/cacheShards)}
+	c.bytesShard = c.perShard * (entryOverhead + 1024)
+	for i := range c.shards {
+		c.shards[i].m = make(map[[32]byte]*cacheEntry)
+	}
+	return c
+}
+
+func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
+	if c == nil || len(token) > maxCachedTokenLength {
+		return nil, false
+	}
+	key := sha256.Sum256([]byte(token))
+	s := &c.shards[key[0]%cacheShards]
+	s.mu.RLock()
+	e := s.m[key]
+	s.mu.RUnlock()
+	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) ||
+		e.src.epoch() != e.epoch || !e.src.usable() {
+		c.misses.Add(1)
+		return nil, false
+	}
+	c.hits.Add(1)
+	return e.claims, true
+}
+
+func (c *tokenCache) put(token string, claims *Claims, p *policy, epoch uint64) {
+	if c == nil || len(token) > maxCachedTokenLength {
+		return
+	}
+	e := &cacheEntry{
+		claims:    claims,
+		validTill: claims.expiresAt.Add(p.leeway),
+		src:       p.keys,
+		epoch:     epoch,
+		size:      entryOverhead + len(claims.raw),
+	}
+	for _, t := range []time.Time{claims.notBefore, claims.issuedAt} {
+		if t.Add(-p.leeway).After(e.validFrom) {
+			e.validFrom = t.Add(-p.leeway)
+		}
+	}
+	key := sha256.Sum256([]byte(token))
+	s := &c.shards[key[0]%cacheShards]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.m[key]; ok {
+		s.bytes -= old.size
+	} else {
+		s.order = append(s.order, key)
+	}
+	s.m[key] = e
+	s.bytes += e.size
+	for len(s.m) > c.perShard || s.bytes > c.bytesShard {
+		oldest := s.order[0]
+		s.order = s.order[1:]
+		if old, ok := s.m[oldest]; ok {
+			s.bytes -= old.size
+			delete(s.m, oldest)
+		}
+	}
+	if cap(s.order) > 4*c.perShard { // let the FIFO's backing array shrink
+		s.order = append([][32]byte(nil), s.order...)
+	}
+}
+
+func (c *tokenCache) stats() (hits, misses uint64, entries int) {
+	if c == nil {
+		return 0, 0, 0
+	}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		entries += len(s.m)
+		s.mu.RUnlock()
+	}
+	return c.hits.Load(), c.misses.Load(), entries
+}

@@ -1,0 +1,152 @@
+package jwtguard
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// A TokenSource finds a token in a request. Build one with
+// [FromAuthorizationHeader], [FromCookie], [FromHeader], [InsecureFromQuery]
+// or [FromFunc]; pass several to [WithTokenSources].
+type TokenSource struct {
+	name    string
+	extract func(*http.Request) (string, error)
+	// ambient sources are sent by browsers on their own (cookies), so
+	// unsafe requests that use them get a cross-origin check.
+	ambient bool
+}
+
+// String names the source, for logs.
+func (s TokenSource) String() string { return s.name }
+
+// FromAuthorizationHeader reads "Authorization: Bearer <token>" (RFC 6750
+// §2.1; the scheme is case-insensitive). A repeated Authorization header or
+// a Bearer value that is not a b64token is an invalid request (400); another
+// scheme, such as Basic, counts as no token.
+func FromAuthorizationHeader() TokenSource {
+	return TokenSource{name: "authorization header", extract: bearerToken}
+}
+
+func bearerToken(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", ErrInvalidRequest
+	}
+	v := values[0]
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		if strings.TrimSpace(v) == "" {
+			return "", ErrInvalidRequest
+		}
+		return "", nil
+	}
+	token := strings.TrimLeft(rest, " ")
+	if !isB64Token(token) {
+		return "", ErrInvalidRequest
+	}
+	return token, nil
+}
+
+// isB64Token checks RFC 6750's b64token:
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+func isB64Token(s string) bool {
+	if s == "" {
+		return false
+	}
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// FromHeader reads the whole value of header name as the token (for
+// gateways that pass tokens in, say, X-Access-Token). A repeated header is
+// an invalid request.
+func FromHeader(name string) TokenSource {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	return TokenSource{name: "header " + key, extract: func(r *http.Request) (string, error) {
+		values := r.Header[key]
+		switch {
+		case len(values) == 0:
+			return "", nil
+		case len(values) > 1:
+			return "", ErrInvalidRequest
+		}
+		token := strings.TrimSpace(values[0])
+		if !isB64Token(token) {
+			return "", ErrInvalidRequest
+		}
+		return token, nil
+	}}
+}
+
+// InsecureFromQuery reads the token from query parameter name. Tokens in
+// URLs end up in proxy logs, browser history and Referer headers (RFC 6750
+// §2.3, §5.3): use it only where nothing else is possible, such as WebSocket
+// handshakes from browsers.
+func InsecureFromQuery(name string) TokenSource {
+	return TokenSource{name: "query " + name, extract: func(r *http.Request) (string, error) {
+		values, ok := r.URL.Query()[name]
+		switch {
+		case !ok:
+			return "", nil
+		case len(values) > 1:
+			return "", ErrInvalidRequest
+		}
+		if !isB64Token(values[0]) {
+			return "", ErrInvalidRequest
+		}
+		return values[0], nil
+	}}
+}
+
+// FromFunc wraps a custom extractor. f returns "" and nil when the request
+// has no token, and a non-nil error (ideally [ErrInvalidRequest]) when the
+// request is malformed.
+func FromFunc(name string, f func(*http.Request) (string, error)) TokenSource {
+	return TokenSource{name: name, extract: f}
+}
+
+// extractToken runs every source. It returns the token and the source it
+// came from, or ErrNoToken, ErrMultipleTokens or the first source's error.
+func extractToken(r *http.Request, sources []TokenSource) (string, *TokenSource, error) {
+	var (
+		token string
+		from  *TokenSource
+	)
+	for i := range sources {
+		t, err := sources[i].extract(r)
+		if err != nil {
+			return "", nil, err
+		}
+		if t == "" {
+			continue
+		}
+		if from != nil {
+			return "", nil, ErrMultipleTokens
+		}
+		token, from = t, &sources[i]
+	}
+	if from == nil {
+		return "", nil, ErrNoToken
+	}
+	return token, from, nil
+}

@@ -1,0 +1,497 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// keySource supplies the keys of one trust anchor.
+type keySource interface {
+	// keys returns the current keys, loading them the first time.
+	keys(ctx context.Context) (*keySet, error)
+	// refresh is called for an unknown kid; it may fetch, within its rate limits.
+	refresh(ctx context.Context, kid string) (*keySet, error)
+	// epoch changes whenever a key is removed or replaced, which
+	// invalidates tokens cached as verified by the older keys.
+	epoch() uint64
+	// usable reports whether keys are loaded and not past their stale window.
+	usable() bool
+}
+
+type staticKeys struct{ set *keySet }
+
+func (s staticKeys) keys(context.Context) (*keySet, error)            { return s.set, nil }
+func (s staticKeys) refresh(context.Context, string) (*keySet, error) { return s.set, nil }
+func (s staticKeys) epoch() uint64                                    { return 0 }
+func (s staticKeys) usable() bool                                     { return true }
+
+// CacheSettings tune a fetched JWKS. The zero value of a field means its default.
+type CacheSettings struct {
+	// MinRefresh and MaxRefresh clamp the lifetime the server announces with
+	// Cache-Control max-age or Expires. Defaults: 1 minute and 24 hours.
+	MinRefresh, MaxRefresh time.Duration
+	// DefaultRefresh applies when the server announces no lifetime. Default: 15 minutes.
+	DefaultRefresh time.Duration
+	// UnknownKIDCooldown is the least time between two fetches caused by
+	// tokens with an unknown kid. Default: 30 seconds.
+	UnknownKIDCooldown time.Duration
+	// StaleFor is how long the last good keys keep serving while refreshes
+	// fail. After it, requests get 503. Default: 24 hours.
+	StaleFor time.Duration
+	// FetchTimeout bounds one fetch, and so how long a request may wait for
+	// one. Default: 5 seconds.
+	FetchTimeout time.Duration
+	// MaxBackoff caps the retry interval after failures. Default: 5 minutes.
+	MaxBackoff time.Duration
+}
+
+func (c *CacheSettings) fill() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.MinRefresh, time.Minute)
+	def(&c.MaxRefresh, 24*time.Hour)
+	def(&c.DefaultRefresh, 15*time.Minute)
+	def(&c.UnknownKIDCooldown, 30*time.Second)
+	def(&c.StaleFor, 24*time.Hour)
+	def(&c.FetchTimeout, 5*time.Second)
+	def(&c.MaxBackoff, 5*time.Minute)
+	if c.MaxRefresh < c.MinRefresh {
+		c.MaxRefresh = c.MinRefresh
+	}
+}
+
+// KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
+type KeySourceStatus struct {
+	URL           string    `json:"url"`
+	KeyIDs        []string  `json:"kids"`
+	Ready         bool      `json:"ready"` // keys are loaded and within their stale window
+	Stale         bool      `json:"stale"` // serving keys past their refresh time because fetches fail
+	LastSuccess   time.Time `json:"last_success,omitzero"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastErrorAt   time.Time `json:"last_error_at,omitzero"`
+	NextRefresh   time.Time `json:"next_refresh,omitzero"`
+	Fetches       uint64    `json:"fetches"`
+	FetchFailures uint64    `json:"fetch_failures"`
+	UnknownKIDs   uint64    `json:"unknown_kid_refreshes"`
+	SkippedKeys   []string  `json:"skipped_keys,omitempty"`
+}
+
+// remoteJWKS is a JWKS fetched over HTTP and kept fresh: background refresh
+// ahead of expiry, single-flight fetches, a cooldown for unknown kids, a
+// negative cache of unknown kids, and stale-if-error with backoff.
+type remoteJWKS struct {
+	url      string
+	client   *http.Client
+	settings CacheSettings
+	now      func() time.Time
+	log      *slog.Logger
+	onError  func(url string, err error)
+
+	state      atomic.Pointer[jwksState]
+	kick       chan struct{} // asks the background loop to fetch now
+	loaded     chan struct{} // closed after the first successful fetch
+	loadedOnce sync.Once
+
+	mu          sync.Mutex
+	inflight    *fetchCall
+	lastUnknown time.Time // start of the last fetch for an unknown kid, for the cooldown
+	failures    int       // consecutive failures, for backoff
+	nextAttempt time.Time // no request-driven fetch before this, after failures
+	negative    map[string]time.Time
+	lastErr     error
+	lastErrAt   time.Time
+	nextRefresh time.Time
+
+	fetches, fetchFailures, unknownKIDs atomic.Uint64
+	keyEpoch                            atomic.Uint64
+}
+
+type jwksState struct {
+	set       *keySet
+	fetchedAt time.Time
+	freshTill time.Time // refresh due
+	skipped   []string
+}
+
+type fetchCall struct {
+	done chan struct{}
+	err  error
+}
+
+const maxNegativeKIDs = 1024
+
+func newRemoteJWKS(rawURL string, client *http.Client, s CacheSettings, allowHTTP bool, now func() time.Time, log *slog.Logger, onError func(string, error)) (*remoteJWKS, error) {
+	if err := checkKeyURL(rawURL, allowHTTP); err != nil {
+		return nil, err
+	}
+	s.fill()
+	return &remoteJWKS{
+		url:      rawURL,
+		client:   safeClient(client, rawURL),
+		settings: s,
+		now:      now,
+		log:      log,
+		onError:  onError,
+		kick:     make(chan struct{}, 1),
+		loaded:   make(chan struct{}),
+		negative: make(map[string]time.Time),
+	}, nil
+}
+
+// checkKeyURL requires https, except for loopback hosts (tests, sidecars)
+// or when plain http was allowed with a loudly named option.
+func checkKeyURL(raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: key URL %q is not an absolute URL", ErrConfig, raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && (allowHTTP || isLoopback(u.Hostname())):
+	default:
+		return fmt.Errorf("%w: key URL %q must use https (InsecureAllowHTTPKeys allows http)", ErrConfig, raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// safeClient copies c (or a default client) and limits its redirects to the
+// origin of the configured URL, so a JWKS host cannot bounce us elsewhere.
+func safeClient(c *http.Client, rawURL string) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	} else {
+		out.Transport = http.DefaultTransport
+	}
+	origin, _ := url.Parse(rawURL)
+	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("too many redirects")
+		}
+		if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
+			return fmt.Errorf("redirect to another origin (%s) refused", req.URL.Scheme+"://"+req.URL.Host)
+		}
+		return nil
+	}
+	return &out
+}
+
+// keys returns the keys to verify with. With keys loaded it never blocks:
+// refreshing is the background loop's job. Before the first load it waits
+// for one fetch (bounded by FetchTimeout).
+func (j *remoteJWKS) keys(ctx context.Context) (*keySet, error) {
+	if st := j.state.Load(); st != nil {
+		if j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
+			return st.set, nil
+		}
+	}
+	// Never loaded, or past the stale window: try a fetch, within backoff.
+	if err := j.fetchShared(ctx, false); err != nil {
+		return nil, err
+	}
+	if st := j.state.Load(); st != nil && j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
+		return st.set, nil
+	}
+	return nil, j.unavailable()
+}
+
+// refresh fetches for an unknown kid, at most once per cooldown, and
+// remembers kids that stayed unknown so they cause no more fetches.
+func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*keySet, error) {
+	now := j.now()
+	j.mu.Lock()
+	if t, ok := j.negative[kid]; ok && now.Before(t.Add(j.settings.UnknownKIDCooldown)) {
+		j.mu.Unlock()
+		return j.currentSet(), nil
+	}
+	cooling := !j.lastUnknown.IsZero() && now.Before(j.lastUnknown.Add(j.settings.UnknownKIDCooldown))
+	if !cooling {
+		j.lastUnknown = now
+	}
+	j.mu.Unlock()
+	if !cooling {
+		j.unknownKIDs.Add(1)
+		if err := j.fetchShared(ctx, true); err != nil && j.currentSet() == nil {
+			return nil, err
+		}
+	}
+	set := j.currentSet()
+	if _, known := set.candidates(kid, "", nil); !known && kid != "" {
+		j.mu.Lock()
+		if len(j.negative) >= maxNegativeKIDs {
+			clear(j.negative) // crude but bounded; a flood only costs one fetch per cooldown anyway
+		}
+		j.negative[kid] = j.now()
+		j.mu.Unlock()
+	}
+	return set, nil
+}
+
+func (j *remoteJWKS) currentSet() *keySet {
+	if st := j.state.Load(); st != nil {
+		return st.set
+	}
+	return nil
+}
+
+func (j *remoteJWKS) unavailable() error {
+	e := fail(ErrKeysUnavailable)
+	j.mu.Lock()
+	wait := j.nextAttempt.Sub(j.now())
+	j.mu.Unlock()
+	e.RetryAfter = max(1, int(wait.Round(time.Second)/time.Second))
+	return e
+}
+
+// fetchShared joins the fetch in flight or starts one. Request-driven
+// fetches (force=false) respect the failure backoff; a waiter gives up when
+// its own ctx ends, without cancelling the fetch for the others.
+func (j *remoteJWKS) fetchShared(ctx context.Context, force bool) error {
+	j.mu.Lock()
+	call := j.inflight
+	if call == nil {
+		now := j.now()
+		if !force && now.Before(j.nextAttempt) {
+			j.mu.Unlock()
+			return j.unavailable()
+		}
+		call = &fetchCall{done: make(chan struct{})}
+		j.inflight = call
+		go j.runFetch(call)
+	}
+	j.mu.Unlock()
+	select {
+	case <-call.done:
+		if call.err != nil {
+			return j.unavailable()
+		}
+		return nil
+	case <-ctx.Done():
+		return j.unavailable()
+	}
+}
+
+func (j *remoteJWKS) runFetch(call *fetchCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), j.settings.FetchTimeout)
+	defer cancel()
+	st, err := j.fetch(ctx)
+	now := j.now()
+	j.mu.Lock()
+	j.fetches.Add(1)
+	if err != nil {
+		j.fetchFailures.Add(1)
+		j.failures++
+		j.lastErr, j.lastErrAt = err, now
+		j.nextAttempt = now.Add(j.backoff())
+		j.nextRefresh = j.nextAttempt
+	} else {
+		j.failures = 0
+		j.lastErr = nil
+		j.nextAttempt = time.Time{}
+		if old := j.state.Load(); old != nil && !old.set.subsetOf(st.set) {
+			j.keyEpoch.Add(1)
+		}
+		j.state.Store(st)
+		j.loadedOnce.Do(func() { close(j.loaded) })
+		clear(j.negative)
+		j.nextRefresh = refreshAt(st.fetchedAt, st.freshTill)
+	}
+	call.err = err
+	j.inflight = nil
+	j.mu.Unlock()
+	close(call.done)
+	if err != nil {
+		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: key fetch failed",
+			slog.String("url", j.url), slog.String("reason", err.Error()))
+		if j.onError != nil {
+			j.onError(j.url, err)
+		}
+	} else if len(st.skipped) > 0 {
+		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: keys skipped in key set",
+			slog.String("url", j.url), slog.Any("reasons", st.skipped))
+	}
+	select { // wake the loop so it reschedules
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+// backoff is exponential from 1 s with full jitter in its upper half,
+// capped at MaxBackoff. Callers hold j.mu.
+func (j *remoteJWKS) backoff() time.Duration {
+	d := time.Second << min(j.failures-1, 20)
+	d = min(d, j.settings.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+// refreshAt schedules the next refresh at 75–90 % of the lifetime, so a
+// fleet of servers does not refresh in lockstep.
+func refreshAt(fetched, fresh time.Time) time.Time {
+	life := fresh.Sub(fetched)
+	return fetched.Add(life*3/4 + rand.N(life*3/20+1))
+}
+
+func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return nil, fetchError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, fetchError(err)
+	}
+	if len(body) > maxJWKSBytes {
+		return nil, fmt.Errorf("key set larger than %d bytes", maxJWKSBytes)
+	}
+	set, skipped, err := parseJWKSet(body, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.keys) == 0 {
+		return nil, fmt.Errorf("key set has no usable signing key (%d skipped)", len(skipped))
+	}
+	now := j.now()
+	st := &jwksState{set: set, fetchedAt: now, freshTill: now.Add(j.lifetime(resp.Header, now))}
+	for _, s := range skipped {
+		st.skipped = append(st.skipped, s.Error())
+	}
+	return st, nil
+}
+
+// fetchError keeps a transport error short and free of query strings.
+func fetchError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errors.New("timed out")
+	}
+	return err
+}
+
+// lifetime reads Cache-Control max-age (or Expires) and clamps it.
+func (j *remoteJWKS) lifetime(h http.Header, now time.Time) time.Duration {
+	d := j.settings.DefaultRefresh
+	found := false
+	for _, v := range h.Values("Cache-Control") {
+		for _, part := range strings.Split(v, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(part), "=")
+			switch strings.ToLower(name) {
+			case "max-age":
+				if n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64); err == nil && n >= 0 {
+					d, found = time.Duration(min(n, 1<<32))*time.Second, true
+				}
+			case "no-cache", "no-store":
+				d, found = 0, true
+			}
+		}
+	}
+	if !found {
+		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
+			d = t.Sub(now)
+		}
+	}
+	return min(max(d, j.settings.MinRefresh), j.settings.MaxRefresh)
+}
+
+// run refreshes in the background until ctx ends: first load with
+// backoff, then ahead of expiry, then with backoff while failing.
+func (j *remoteJWKS) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			_ = j.fetchShared(ctx, true)
+		case <-j.kick:
+		}
+		j.mu.Lock()
+		next := j.nextRefresh
+		j.mu.Unlock()
+		wait := next.Sub(j.now())
+		if next.IsZero() {
+			wait = j.settings.MinRefresh
+		}
+		timer.Reset(max(wait, 0))
+	}
+}
+
+func (j *remoteJWKS) lastError() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.lastErr == nil {
+		return errors.New("not loaded yet")
+	}
+	return j.lastErr
+}
+
+func (j *remoteJWKS) epoch() uint64 { return j.keyEpoch.Load() }
+func (j *remoteJWKS) usable() bool  { return j.ready() }
+
+// ready reports whether usable keys are loaded.
+func (j *remoteJWKS) ready() bool {
+	st := j.state.Load()
+	return st != nil && j.now().Before(st.freshTill.Add(j.settings.StaleFor))
+}
+
+func (j *remoteJWKS) status() KeySourceStatus {
+	st := j.state.Load()
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := KeySourceStatus{
+		URL:           j.url,
+		NextRefresh:   j.nextRefresh,
+		Fetches:       j.fetches.Load(),
+		FetchFailures: j.fetchFailures.Load(),
+		UnknownKIDs:   j.unknownKIDs.Load(),
+		LastErrorAt:   j.lastErrAt,
+	}
+	if j.lastErr != nil {
+		s.LastError = j.lastErr.Error()
+	}
+	if st != nil {
+		now := j.now()
+		s.KeyIDs = st.set.kids()
+		s.LastSuccess = st.fetchedAt
+		s.Ready = now.Before(st.freshTill.Add(j.settings.StaleFor))
+		s.Stale = !now.Before(st.freshTill)
+		s.SkippedKeys = st.skipped
+	}
+	return s
+}

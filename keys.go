@@ -1,0 +1,386 @@
+package jwtguard
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Limits on key material, so a hostile or broken JWKS cannot cost much.
+const (
+	maxKeysPerSet    = 100   // keys past this are skipped
+	minRSABits       = 2048  // RFC 7518 §3.3
+	maxRSABits       = 8192  // larger keys make each verify a DoS
+	maxKidlessTries  = 4     // a token without kid is tried against at most this many keys
+	minHMACSecretLen = 32    // bytes; RFC 7518 §3.2 for HS256
+	maxJWKSBytes     = 1 << 20
+)
+
+// algorithm describes one JWS algorithm and the key it needs. Binding every
+// alg to a key type is what makes alg confusion (RS256→HS256, none) impossible.
+type algorithm struct {
+	name  string
+	fits  func(key any) bool
+	order int
+}
+
+func isRSA(k any) bool { _, ok := k.(*rsa.PublicKey); return ok }
+func isEd25519(k any) bool {
+	pk, ok := k.(ed25519.PublicKey)
+	return ok && len(pk) == ed25519.PublicKeySize
+}
+func isCurve(c elliptic.Curve) func(any) bool {
+	return func(k any) bool { pk, ok := k.(*ecdsa.PublicKey); return ok && pk.Curve == c }
+}
+func isSecret(min int) func(any) bool {
+	return func(k any) bool { s, ok := k.([]byte); return ok && len(s) >= min }
+}
+
+// algorithms is every algorithm the guard can verify. "none" is not here and
+// cannot be added.
+var algorithms = map[string]algorithm{
+	"RS256":   {"RS256", isRSA, 0},
+	"RS384":   {"RS384", isRSA, 1},
+	"RS512":   {"RS512", isRSA, 2},
+	"PS256":   {"PS256", isRSA, 3},
+	"PS384":   {"PS384", isRSA, 4},
+	"PS512":   {"PS512", isRSA, 5},
+	"ES256":   {"ES256", isCurve(elliptic.P256()), 6},
+	"ES384":   {"ES384", isCurve(elliptic.P384()), 7},
+	"ES512":   {"ES512", isCurve(elliptic.P521()), 8},
+	"EdDSA":   {"EdDSA", isEd25519, 9},
+	"Ed25519": {"Ed25519", isEd25519, 10}, // RFC 9864 fully-specified name
+	"HS256":   {"HS256", isSecret(32), 11},
+	"HS384":   {"HS384", isSecret(48), 12},
+	"HS512":   {"HS512", isSecret(64), 13},
+}
+
+// verifyKey is one trusted key, ready to verify with.
+type verifyKey struct {
+	kid  string
+	algs []string // the algorithms this key may verify, in table order
+	key  any      // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
+}
+
+func (k *verifyKey) allows(alg string) bool { return slices.Contains(k.algs, alg) }
+
+// keySet is an immutable, indexed set of keys. It is rebuilt, never changed,
+// when keys are refreshed, so lookups need no lock.
+type keySet struct {
+	keys  []*verifyKey
+	byKid map[string][]*verifyKey
+	any   []*verifyKey // keys without a kid: candidates for any token
+}
+
+func newKeySet(keys []*verifyKey) *keySet {
+	s := &keySet{keys: keys, byKid: make(map[string][]*verifyKey, len(keys))}
+	for _, k := range keys {
+		if k.kid == "" {
+			s.any = append(s.any, k)
+			continue
+		}
+		s.byKid[k.kid] = append(s.byKid[k.kid], k)
+	}
+	return s
+}
+
+// candidates returns the keys that may verify a token with this kid and
+// alg, and whether the kid is known at all.
+func (s *keySet) candidates(kid, alg string, dst []*verifyKey) (_ []*verifyKey, kidKnown bool) {
+	if s == nil {
+		return dst, false
+	}
+	if kid != "" {
+		list, ok := s.byKid[kid]
+		for _, k := range list {
+			if k.allows(alg) {
+				dst = append(dst, k)
+			}
+		}
+		if ok {
+			return dst, true
+		}
+		for _, k := range s.any {
+			if k.allows(alg) && len(dst) < maxKidlessTries {
+				dst = append(dst, k)
+			}
+		}
+		return dst, len(dst) > 0
+	}
+	for _, k := range s.keys {
+		if k.allows(alg) && len(dst) < maxKidlessTries {
+			dst = append(dst, k)
+		}
+	}
+	return dst, len(dst) > 0
+}
+
+// subsetOf reports whether every key of s is also in t, unchanged.
+func (s *keySet) subsetOf(t *keySet) bool {
+	for _, k := range s.keys {
+		if !slices.ContainsFunc(t.keys, k.equal) {
+			return false
+		}
+	}
+	return true
+}
+
+func (k *verifyKey) equal(o *verifyKey) bool {
+	if k.kid != o.kid || !slices.Equal(k.algs, o.algs) {
+		return false
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	switch a := k.key.(type) {
+	case []byte:
+		b, ok := o.key.([]byte)
+		return ok && subtle.ConstantTimeCompare(a, b) == 1
+	case equaler:
+		return a.Equal(o.key)
+	}
+	return false
+}
+
+// kids lists the key IDs, for status reports.
+func (s *keySet) kids() []string {
+	if s == nil {
+		return nil
+	}
+	out := make([]string, 0, len(s.keys))
+	for _, k := range s.keys {
+		out = append(out, k.kid)
+	}
+	return out
+}
+
+// newVerifyKey checks a raw key and binds it to algorithms: the one named
+// (which must fit the key), or every algorithm that fits it.
+func newVerifyKey(kid, alg string, raw any) (*verifyKey, error) {
+	key, err := publicPart(raw)
+	if err != nil {
+		return nil, err
+	}
+	k := &verifyKey{kid: kid, key: key}
+	if alg != "" {
+		a, ok := algorithms[alg]
+		if !ok {
+			return nil, fmt.Errorf("unsupported alg %q", alg)
+		}
+		if !a.fits(key) {
+			return nil, fmt.Errorf("alg %q does not fit the key", alg)
+		}
+		k.algs = []string{alg}
+		return k, nil
+	}
+	for _, a := range sortedAlgorithms() {
+		if a.fits(key) {
+			k.algs = append(k.algs, a.name)
+		}
+	}
+	if len(k.algs) == 0 {
+		return nil, errors.New("no algorithm fits the key")
+	}
+	return k, nil
+}
+
+func sortedAlgorithms() []algorithm {
+	out := make([]algorithm, 0, len(algorithms))
+	for _, a := range algorithms {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b algorithm) int { return a.order - b.order })
+	return out
+}
+
+// publicPart returns the public key of raw and checks its strength.
+func publicPart(raw any) (any, error) {
+	switch k := raw.(type) {
+	case *rsa.PrivateKey:
+		return publicPart(&k.PublicKey)
+	case *rsa.PublicKey:
+		if k == nil || k.N == nil {
+			return nil, errors.New("empty RSA key")
+		}
+		bits := k.N.BitLen()
+		if bits < minRSABits || bits > maxRSABits {
+			return nil, fmt.Errorf("RSA key of %d bits (need %d to %d)", bits, minRSABits, maxRSABits)
+		}
+		if k.E < 3 || k.E%2 == 0 {
+			return nil, fmt.Errorf("RSA exponent %d", k.E)
+		}
+		return k, nil
+	case *ecdsa.PrivateKey:
+		return publicPart(&k.PublicKey)
+	case *ecdsa.PublicKey:
+		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
+			return nil, errors.New("empty EC key")
+		}
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return nil, errors.New("unsupported curve")
+		}
+		// Round-trip through crypto/ecdh-checked encoding: rejects points off the curve.
+		if _, err := k.ECDH(); err != nil {
+			return nil, errors.New("EC point not on curve")
+		}
+		return k, nil
+	case ed25519.PrivateKey:
+		return publicPart(k.Public())
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return nil, errors.New("bad Ed25519 key length")
+		}
+		return k, nil
+	case []byte:
+		if len(k) < minHMACSecretLen {
+			return nil, fmt.Errorf("HMAC secret of %d bytes (need at least %d)", len(k), minHMACSecretLen)
+		}
+		return slices.Clone(k), nil
+	default:
+		return nil, fmt.Errorf("unsupported key type %T", raw)
+	}
+}
+
+// parseJWKSet parses a JWK Set. One bad key never sinks the set: it is
+// skipped and reported in skipped. Symmetric keys are only taken when
+// allowSecret (a fetched JWKS is public, so a secret in it is a leak).
+func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, err error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, nil, errors.New("not a JWK Set: invalid JSON")
+	}
+	if doc.Keys == nil {
+		return nil, nil, errors.New(`not a JWK Set: no "keys" array`)
+	}
+	var keys []*verifyKey
+	for i, raw := range doc.Keys {
+		if i >= maxKeysPerSet {
+			skipped = append(skipped, fmt.Errorf("keys past the first %d ignored", maxKeysPerSet))
+			break
+		}
+		k, err := parseJWK(raw, allowSecret)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("key %d: %v", i, err))
+			continue
+		}
+		if dup := duplicate(keys, k); dup {
+			skipped = append(skipped, fmt.Errorf("key %d: duplicate kid %q for the same algorithm; the first one is used", i, k.kid))
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return newKeySet(keys), skipped, nil
+}
+
+// duplicate reports whether an earlier key has k's kid and shares an algorithm.
+func duplicate(keys []*verifyKey, k *verifyKey) bool {
+	for _, prev := range keys {
+		if prev.kid != k.kid {
+			continue
+		}
+		for _, a := range k.algs {
+			if prev.allows(a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
+	var hdr struct {
+		Kty    string   `json:"kty"`
+		Use    *string  `json:"use"`
+		KeyOps []string `json:"key_ops"`
+		Alg    *string  `json:"alg"`
+		Kid    *string  `json:"kid"`
+	}
+	if err := json.Unmarshal(raw, &hdr); err != nil {
+		return nil, errors.New("malformed JWK")
+	}
+	if hdr.Use != nil && *hdr.Use != "sig" {
+		return nil, fmt.Errorf("use %q is not sig", *hdr.Use)
+	}
+	if hdr.KeyOps != nil && !slices.Contains(hdr.KeyOps, "verify") {
+		return nil, errors.New(`key_ops lacks "verify"`)
+	}
+	if hdr.Kty == "oct" && !allowSecret {
+		return nil, errors.New("symmetric key in a public key set")
+	}
+	key, err := jwk.ParseKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid %s key: %v", hdr.Kty, err)
+	}
+	var exported any
+	if err := jwk.Export(key, &exported); err != nil {
+		return nil, fmt.Errorf("invalid %s key: %v", hdr.Kty, err)
+	}
+	var kid, alg string
+	if hdr.Kid != nil {
+		kid = *hdr.Kid
+	}
+	if hdr.Alg != nil {
+		alg = *hdr.Alg
+		if alg == "" {
+			return nil, errors.New("empty alg")
+		}
+	}
+	return newVerifyKey(kid, alg, exported)
+}
+
+// parsePEMKeys reads public keys, certificates, or private keys (of which
+// only the public half is kept) from PEM data.
+func parsePEMKeys(data []byte) ([]any, error) {
+	var out []any
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var (
+			k   any
+			err error
+		)
+		switch block.Type {
+		case "PUBLIC KEY":
+			k, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "RSA PUBLIC KEY":
+			k, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			var c *x509.Certificate
+			if c, err = x509.ParseCertificate(block.Bytes); err == nil {
+				k = c.PublicKey
+			}
+		case "PRIVATE KEY":
+			k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		case "RSA PRIVATE KEY":
+			k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		case "EC PRIVATE KEY":
+			k, err = x509.ParseECPrivateKey(block.Bytes)
+		default:
+			err = fmt.Errorf("unsupported PEM block %q", block.Type)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no PEM key found")
+	}
+	return out, nil
+}

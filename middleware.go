@@ -1,0 +1,409 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+)
+
+const (
+	defaultRealm        = "api"
+	defaultLeeway       = 30 * time.Second
+	defaultMaxTokenSize = 8 << 10
+	userAgent           = "jwtguard/1 (+https://github.com/jwtguard/jwtguard)"
+)
+
+// Guard verifies the tokens of incoming requests. It is immutable after
+// [New] and safe for concurrent use; its key sets refresh in the background
+// until the context given to New ends.
+type Guard struct {
+	policies  map[string]*policy // by issuer
+	anyIssuer *policy            // with WithoutIssuerCheck
+	remotes   []*remoteJWKS
+	sources   []TokenSource
+
+	optional      bool
+	authPreflight bool
+	realm         string
+	maxTokenSize  int
+	now           func() time.Time
+	log           *slog.Logger
+	errorHandler  func(http.ResponseWriter, *http.Request, error)
+	validators    []func(context.Context, *Claims) error
+	crossOrigin   *http.CrossOriginProtection
+	cache         *tokenCache
+}
+
+// policy is the validation policy of one trust anchor.
+type policy struct {
+	audiences []string // empty: no audience check
+	algs      []string
+	leeway    time.Duration
+	types     []string
+	keys      keySource
+}
+
+// New builds a Guard. It validates every option and returns an error
+// wrapping [ErrConfig] for a missing or unsafe setting: keys, an issuer and
+// an audience are required unless switched off by name. ctx bounds the
+// background refresh of fetched key sets (and, with [WithKeysAtStart], the
+// first load).
+func New(ctx context.Context, opts ...Option) (*Guard, error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	g := &Guard{
+		policies:      make(map[string]*policy),
+		sources:       c.sources,
+		optional:      c.optional,
+		authPreflight: c.authPreflight,
+		realm:         c.realm,
+		maxTokenSize:  c.maxTokenSize,
+		now:           c.clock,
+		log:           c.logger,
+		errorHandler:  c.errorHandler,
+		validators:    c.validators,
+	}
+	if len(g.sources) == 0 {
+		g.sources = []TokenSource{FromAuthorizationHeader()}
+	}
+	if g.realm == "" {
+		g.realm = defaultRealm
+	}
+	if g.maxTokenSize == 0 {
+		g.maxTokenSize = defaultMaxTokenSize
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if err := g.setupCrossOrigin(&c); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	anchors := c.trusted
+	if c.jwksURL != "" || len(c.static) > 0 || c.discovery || len(c.trusted) == 0 {
+		anchors = append([]issuerConfig{c.issuerConfig}, anchors...)
+	}
+	for _, ic := range anchors {
+		p, err := g.buildPolicy(ctx, &c, ic)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		if c.noIssuerCheck && len(ic.issuers) == 0 {
+			g.anyIssuer = p
+		}
+		for _, iss := range ic.issuers {
+			if _, dup := g.policies[iss]; dup {
+				return nil, fmt.Errorf("%w: issuer %q configured twice", ErrConfig, iss)
+			}
+			g.policies[iss] = p
+		}
+	}
+	g.cache = newTokenCache(c.verifiedCacheMax)
+	for _, r := range g.remotes {
+		go r.run(ctx)
+	}
+	if c.waitForKeys {
+		for _, r := range g.remotes {
+			if err := r.fetchShared(ctx, true); err != nil {
+				return nil, fmt.Errorf("%w: keys not loaded from %s: %v", ErrConfig, r.url, r.lastError())
+			}
+		}
+	}
+	return g, nil
+}
+
+func (g *Guard) buildPolicy(ctx context.Context, c *config, ic issuerConfig) (*policy, error) {
+	p := &policy{
+		audiences: ic.audiences,
+		algs:      ic.algorithms,
+		leeway:    ic.leeway,
+		types:     ic.types,
+	}
+	if len(p.audiences) == 0 && !c.noAudienceCheck {
+		p.audiences = c.audiences
+	}
+	if len(p.algs) == 0 {
+		p.algs = c.algorithms
+	}
+	if len(p.algs) == 0 {
+		for _, a := range sortedAlgorithms() {
+			p.algs = append(p.algs, a.name)
+		}
+	}
+	if !ic.leewaySet {
+		p.leeway = defaultLeeway
+		if c.leewaySet {
+			p.leeway = c.leeway
+		}
+	}
+	if len(p.types) == 0 {
+		p.types = c.types
+	}
+	switch {
+	case ic.jwksURL != "" && len(ic.static) > 0:
+		return nil, errors.New("static keys and a JWKS URL for the same issuer: use WithTrustedIssuer for each")
+	case ic.jwksURL != "":
+		r, err := newRemoteJWKS(ic.jwksURL, c.httpClient, c.cache, c.allowHTTPKeys, g.now, g.log, c.onKeyFetchError)
+		if err != nil {
+			return nil, err
+		}
+		g.remotes = append(g.remotes, r)
+		p.keys = r
+	case len(ic.static) > 0:
+		p.keys = staticKeys{newKeySet(ic.static)}
+	default:
+		return nil, errors.New("no keys for issuer")
+	}
+	_ = ctx
+	return p, nil
+}
+
+// Handler returns middleware that lets a request through to next only with
+// a valid token, with the claims in its context (see [ClaimsFromContext]).
+// Refused requests get the response of [Guard.WriteError].
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, err := g.Authenticate(r)
+		if err != nil {
+			g.WriteError(w, r, err)
+			return
+		}
+		if claims != nil {
+			r = r.WithContext(NewContext(r.Context(), claims))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Authenticate checks the request's token and returns its claims. It has no
+// side effects, so framework adapters build on it. It returns (nil, nil)
+// when the request may go on without claims: no token with
+// [WithCredentialsOptional], or a CORS preflight. Every error is an [*Error].
+func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
+	if !g.authPreflight && isPreflight(r) {
+		return nil, nil
+	}
+	token, src, err := extractToken(r, g.sources)
+	if err != nil {
+		if errors.Is(err, ErrNoToken) && g.optional {
+			return nil, nil
+		}
+		if !errors.Is(err, ErrNoToken) && !errors.Is(err, ErrMultipleTokens) {
+			err = ErrInvalidRequest // a custom source's own error text stays private
+		}
+		return nil, fail(sentinelOf(err))
+	}
+	if src.ambient && g.crossOrigin != nil {
+		if err := g.crossOrigin.Check(r); err != nil {
+			return nil, fail(ErrCrossOrigin)
+		}
+	}
+	return g.Verify(r.Context(), token)
+}
+
+// Verify checks a token string, wherever it came from, and returns its
+// claims. Every error is an [*Error].
+func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > g.maxTokenSize {
+		return nil, fail(ErrTokenTooLarge)
+	}
+	now := g.now()
+	if c, ok := g.cache.get(token, now); ok {
+		if err := g.runValidators(ctx, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	claims, p, epoch, err := g.verify(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.runValidators(ctx, claims); err != nil {
+		return nil, err
+	}
+	g.cache.put(token, claims, p, epoch)
+	return claims, nil
+}
+
+func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Claims, _ *policy, epoch uint64, _ error) {
+	t, err := parseCompact(token)
+	if err != nil {
+		return nil, nil, 0, fail(ErrMalformedToken)
+	}
+	h := &t.header
+	claims, err := parseClaims(t.payload)
+	if err != nil {
+		return nil, nil, 0, fail(ErrMalformedToken)
+	}
+	p, err := g.policyFor(claims.issuer)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if !slices.Contains(p.algs, h.Alg) {
+		return nil, nil, 0, fail(ErrUnsupportedAlgorithm)
+	}
+	if len(p.types) > 0 && !slices.ContainsFunc(p.types, func(want string) bool { return typMatches(h.Typ, want) }) {
+		return nil, nil, 0, fail(ErrUnsupportedHeader)
+	}
+	epoch = p.keys.epoch() // read before the keys, so a removal during verification is never missed
+	if err := verifyJWS(ctx, t, p.keys); err != nil {
+		return nil, nil, 0, err
+	}
+	if err := p.checkClaims(claims, now); err != nil {
+		return nil, nil, 0, err
+	}
+	return claims, p, epoch, nil
+}
+
+func (g *Guard) policyFor(iss string) (*policy, error) {
+	if p, ok := g.policies[iss]; ok {
+		return p, nil
+	}
+	if g.anyIssuer != nil {
+		return g.anyIssuer, nil
+	}
+	if iss == "" {
+		return nil, fail(ErrMissingClaim)
+	}
+	return nil, fail(ErrIssuer)
+}
+
+// checkClaims applies the time and audience rules of RFC 7519 §4.1.
+func (p *policy) checkClaims(c *Claims, now time.Time) error {
+	if c.expiresAt.IsZero() {
+		return fail(ErrMissingClaim)
+	}
+	if !now.Before(c.expiresAt.Add(p.leeway)) {
+		return fail(ErrExpired)
+	}
+	late := now.Add(p.leeway)
+	if !c.notBefore.IsZero() && late.Before(c.notBefore) {
+		return fail(ErrNotYetValid)
+	}
+	if !c.issuedAt.IsZero() && late.Before(c.issuedAt) {
+		return fail(ErrNotYetValid)
+	}
+	if len(p.audiences) > 0 {
+		if len(c.audience) == 0 {
+			return fail(ErrMissingClaim)
+		}
+		if !slices.ContainsFunc(c.audience, func(a string) bool { return slices.Contains(p.audiences, a) }) {
+			return fail(ErrAudience)
+		}
+	}
+	return nil
+}
+
+func (g *Guard) runValidators(ctx context.Context, c *Claims) error {
+	for _, v := range g.validators {
+		if err := v(ctx, c); err != nil {
+			return asError(err)
+		}
+	}
+	return nil
+}
+
+// WriteError writes the response for a refused request: by default an RFC
+// 6750 WWW-Authenticate challenge, Retry-After on 503, and a JSON body
+// {"error": ..., "error_description": ...}. It logs the refusal at Debug.
+func (g *Guard) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := asError(err)
+	g.log.LogAttrs(r.Context(), slog.LevelDebug, "jwtguard: request refused",
+		slog.Int("status", e.Status), slog.String("reason", e.Err.Error()),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	if g.errorHandler != nil {
+		g.errorHandler(w, r, e)
+		return
+	}
+	writeError(w, g.realm, e)
+}
+
+// Ready reports whether every fetched key set has usable keys.
+func (g *Guard) Ready() bool {
+	for _, r := range g.remotes {
+		if !r.ready() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitReady blocks until every fetched key set has loaded once (the
+// background loop retries with backoff) or until ctx ends.
+func (g *Guard) WaitReady(ctx context.Context) error {
+	for _, r := range g.remotes {
+		select {
+		case <-r.loaded:
+		case <-ctx.Done():
+			return fmt.Errorf("jwtguard: keys from %s not loaded: %v", r.url, r.lastError())
+		}
+	}
+	return nil
+}
+
+// Status is a snapshot of the guard's key sources, for health endpoints.
+type Status struct {
+	Ready       bool              `json:"ready"`
+	KeySources  []KeySourceStatus `json:"key_sources,omitempty"`
+	CacheHits   uint64            `json:"cache_hits"`
+	CacheMisses uint64            `json:"cache_misses"`
+	CacheSize   int               `json:"cache_entries"`
+}
+
+// Status reports the state of every fetched key set and the token cache.
+func (g *Guard) Status() Status {
+	s := Status{Ready: true}
+	for _, r := range g.remotes {
+		rs := r.status()
+		s.Ready = s.Ready && rs.Ready
+		s.KeySources = append(s.KeySources, rs)
+	}
+	s.CacheHits, s.CacheMisses, s.CacheSize = g.cache.stats()
+	return s
+}
+
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+func sentinelOf(err error) error {
+	for s := range failures {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return ErrInvalidRequest
+}
+
+// setupCrossOrigin prepares the CSRF check applied to cookie-borne tokens.
+func (g *Guard) setupCrossOrigin(c *config) error {
+	if c.noCrossOrigin {
+		return nil
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, o := range c.trustedOrigins {
+		if err := cop.AddTrustedOrigin(strings.TrimSuffix(o, "/")); err != nil {
+			return err
+		}
+	}
+	g.crossOrigin = cop
+	return nil
+}

@@ -1,0 +1,349 @@
+package jwtguard
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// An Option configures a [Guard]. Options are checked by [New].
+type Option func(*config) error
+
+// config is everything New needs. Issuer-level settings live in issuerConfig
+// so that several trusted issuers can each have their own.
+type config struct {
+	issuerConfig
+	trusted []issuerConfig // from WithTrustedIssuer
+
+	sources          []TokenSource
+	optional         bool
+	authPreflight    bool
+	realm            string
+	maxTokenSize     int
+	clock            func() time.Time
+	logger           *slog.Logger
+	errorHandler     func(http.ResponseWriter, *http.Request, error)
+	validators       []func(context.Context, *Claims) error
+	httpClient       *http.Client
+	allowHTTPKeys    bool
+	cache            CacheSettings
+	onKeyFetchError  func(url string, err error)
+	waitForKeys      bool
+	noIssuerCheck    bool
+	noAudienceCheck  bool
+	crossOrigin      *http.CrossOriginProtection
+	noCrossOrigin    bool
+	trustedOrigins   []string
+	verifiedCacheMax int
+}
+
+// issuerConfig is the policy of one trust anchor.
+type issuerConfig struct {
+	issuers    []string
+	audiences  []string
+	algorithms []string
+	leeway     time.Duration
+	leewaySet  bool
+	types      []string
+	jwksURL    string
+	discovery  bool
+	static     []*verifyKey
+}
+
+// WithJWKS verifies tokens with the keys published at url (a JWK Set). The
+// set is cached and refreshed as described in [CacheSettings]. The URL must
+// be https, except on loopback.
+func WithJWKS(url string) Option {
+	return func(c *config) error {
+		if c.jwksURL != "" {
+			return errors.New("WithJWKS given twice")
+		}
+		c.jwksURL = url
+		return nil
+	}
+}
+
+// WithIssuer sets the accepted iss values, compared exactly. Required,
+// unless [WithoutIssuerCheck] is used.
+func WithIssuer(issuers ...string) Option {
+	return func(c *config) error {
+		for _, iss := range issuers {
+			if iss == "" {
+				return errors.New("empty issuer")
+			}
+		}
+		c.issuers = append(c.issuers, issuers...)
+		return nil
+	}
+}
+
+// WithAudience sets the accepted audiences: a token is accepted when its aud
+// names any of them. Required, unless [WithoutAudienceCheck] is used.
+func WithAudience(audiences ...string) Option {
+	return func(c *config) error {
+		for _, a := range audiences {
+			if a == "" {
+				return errors.New("empty audience")
+			}
+		}
+		c.audiences = append(c.audiences, audiences...)
+		return nil
+	}
+}
+
+// WithoutAudienceCheck accepts tokens whatever their aud. Only safe when no
+// other service trusts the same issuer, which is rarely true of an IdP.
+func WithoutAudienceCheck() Option {
+	return func(c *config) error { c.noAudienceCheck = true; return nil }
+}
+
+// WithoutIssuerCheck accepts tokens whatever their iss. Only safe when the
+// keys belong to a single issuer.
+func WithoutIssuerCheck() Option {
+	return func(c *config) error { c.noIssuerCheck = true; return nil }
+}
+
+// WithAlgorithms restricts the accepted signing algorithms. Default: every
+// supported algorithm, each usable only with a key of its own type (RS*,
+// PS*: RSA ≥ 2048 bits; ES256/384/512: P-256/384/521; EdDSA, Ed25519;
+// HS256/384/512: a secret from [WithHMACSecret] only). "none" is never accepted.
+func WithAlgorithms(algs ...string) Option {
+	return func(c *config) error {
+		for _, a := range algs {
+			if _, ok := algorithms[a]; !ok {
+				return fmt.Errorf("unsupported algorithm %q", a)
+			}
+		}
+		c.algorithms = append(c.algorithms, algs...)
+		return nil
+	}
+}
+
+// WithLeeway sets the clock skew allowed on exp, nbf and iat. Default: 30 seconds.
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > 10*time.Minute {
+			return errors.New("leeway must be between 0 and 10 minutes")
+		}
+		c.leeway, c.leewaySet = d, true
+		return nil
+	}
+}
+
+// WithRequiredType requires the typ header to be one of types, compared
+// without case and without an "application/" prefix. Use "at+jwt" for RFC
+// 9068 access tokens; this keeps ID tokens from the same issuer out.
+// Default: any typ.
+func WithRequiredType(types ...string) Option {
+	return func(c *config) error { c.types = append(c.types, types...); return nil }
+}
+
+// WithHMACSecret verifies HS256/HS384/HS512 tokens with secret. It must be
+// at least 32 bytes (48 for HS384, 64 for HS512). Default: no secret, so
+// no HMAC token is ever accepted.
+func WithHMACSecret(secret []byte) Option {
+	return func(c *config) error {
+		k, err := newVerifyKey("", "", secret)
+		if err != nil {
+			return err
+		}
+		c.static = append(c.static, k)
+		return nil
+	}
+}
+
+// WithPublicKey verifies tokens with key, an *rsa.PublicKey,
+// *ecdsa.PublicKey or ed25519.PublicKey. An empty kid matches any token.
+func WithPublicKey(kid string, key crypto.PublicKey) Option {
+	return func(c *config) error {
+		if _, ok := key.([]byte); ok {
+			return errors.New("WithPublicKey takes a public key; use WithHMACSecret for secrets")
+		}
+		k, err := newVerifyKey(kid, "", key)
+		if err != nil {
+			return err
+		}
+		c.static = append(c.static, k)
+		return nil
+	}
+}
+
+// WithPEM verifies tokens with the public keys (or certificates) in PEM data.
+func WithPEM(data []byte) Option {
+	return func(c *config) error {
+		keys, err := parsePEMKeys(data)
+		if err != nil {
+			return err
+		}
+		for _, raw := range keys {
+			k, err := newVerifyKey("", "", raw)
+			if err != nil {
+				return err
+			}
+			c.static = append(c.static, k)
+		}
+		return nil
+	}
+}
+
+// WithJWKSet verifies tokens with the keys of a JWK Set document held in
+// memory. Symmetric ("oct") keys are accepted here, unlike in a fetched set.
+func WithJWKSet(doc []byte) Option {
+	return func(c *config) error {
+		set, skipped, err := parseJWKSet(doc, true)
+		if err != nil {
+			return err
+		}
+		if len(skipped) > 0 {
+			return fmt.Errorf("JWK Set: %w", errors.Join(skipped...))
+		}
+		c.static = append(c.static, set.keys...)
+		return nil
+	}
+}
+
+// WithTokenSources sets where tokens are looked for. Every source is
+// checked: a token in more than one is refused (RFC 6750 §2), and an
+// invalid token never falls back to another source.
+// Default: [FromAuthorizationHeader] alone.
+func WithTokenSources(sources ...TokenSource) Option {
+	return func(c *config) error {
+		for _, s := range sources {
+			if s.extract == nil {
+				return errors.New("zero TokenSource")
+			}
+		}
+		c.sources = append(c.sources, sources...)
+		return nil
+	}
+}
+
+// WithCredentialsOptional lets requests without a token through, without
+// claims in their context. A token that is present must still be valid.
+// Default: a token is required.
+func WithCredentialsOptional() Option {
+	return func(c *config) error { c.optional = true; return nil }
+}
+
+// WithAuthenticatedPreflight makes CORS preflight requests (OPTIONS with
+// Access-Control-Request-Method) need a token too. Browsers never send
+// credentials on preflights, so this is rarely wanted.
+// Default: preflights pass through untouched.
+func WithAuthenticatedPreflight() Option {
+	return func(c *config) error { c.authPreflight = true; return nil }
+}
+
+// WithRealm sets the realm of WWW-Authenticate challenges. Default: "api".
+func WithRealm(realm string) Option {
+	return func(c *config) error { c.realm = realm; return nil }
+}
+
+// WithMaxTokenSize caps the token length in bytes. Default: 8 KiB.
+func WithMaxTokenSize(n int) Option {
+	return func(c *config) error {
+		if n < 64 || n > 1<<20 {
+			return errors.New("max token size must be between 64 bytes and 1 MiB")
+		}
+		c.maxTokenSize = n
+		return nil
+	}
+}
+
+// WithClock sets the time source for exp, nbf, iat and the key cache.
+// Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error { c.clock = now; return nil }
+}
+
+// WithLogger logs refused requests at Debug and key-fetch failures at Warn.
+// Tokens and Authorization headers are never logged. Default: silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { c.logger = l; return nil }
+}
+
+// WithErrorHandler replaces the response written when a request is refused.
+// err is an [*Error]. Default: an RFC 6750 challenge and a JSON body.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return func(c *config) error { c.errorHandler = h; return nil }
+}
+
+// WithValidator adds a check run on every verified token, after the
+// built-in ones, including tokens served from the verified-token cache:
+// the place for revocation lists and custom claim rules. A non-nil error
+// refuses the request with 401 invalid_token (or the status of an [*Error]).
+func WithValidator(v func(ctx context.Context, c *Claims) error) Option {
+	return func(c *config) error { c.validators = append(c.validators, v); return nil }
+}
+
+// WithHTTPClient fetches keys with client (for proxies or custom CAs).
+// Redirects are limited to the key URL's origin whatever the client says.
+// Default: a client over http.DefaultTransport.
+func WithHTTPClient(client *http.Client) Option {
+	return func(c *config) error { c.httpClient = client; return nil }
+}
+
+// InsecureAllowHTTPKeys allows key URLs over plain http on any host. Keys
+// fetched over http can be replaced by anyone on the path.
+// Default: https only, except loopback.
+func InsecureAllowHTTPKeys() Option {
+	return func(c *config) error { c.allowHTTPKeys = true; return nil }
+}
+
+// WithCacheSettings tunes fetched key sets; see [CacheSettings] for defaults.
+func WithCacheSettings(s CacheSettings) Option {
+	return func(c *config) error { c.cache = s; return nil }
+}
+
+// WithKeyFetchErrorHook calls f after every failed key fetch, for metrics or
+// alerts. Default: none.
+func WithKeyFetchErrorHook(f func(url string, err error)) Option {
+	return func(c *config) error { c.onKeyFetchError = f; return nil }
+}
+
+// WithKeysAtStart makes [New] wait for every key set to load (bounded by
+// ctx) and fail if one cannot. Default: New returns at once and keys load in
+// the background; see [Guard.Ready].
+func WithKeysAtStart() Option {
+	return func(c *config) error { c.waitForKeys = true; return nil }
+}
+
+func (c *config) validate() error {
+	if c.jwksURL == "" && len(c.static) == 0 && len(c.trusted) == 0 && !c.discovery {
+		return errors.New("no keys: use WithJWKS, WithIssuerDiscovery, WithPublicKey, WithPEM, WithJWKSet or WithHMACSecret")
+	}
+	if len(c.issuers) == 0 && len(c.trusted) == 0 && !c.noIssuerCheck {
+		return errors.New("no issuer: use WithIssuer, or WithoutIssuerCheck")
+	}
+	if len(c.audiences) == 0 && !c.noAudienceCheck {
+		for _, t := range c.trusted {
+			if len(t.audiences) == 0 {
+				return fmt.Errorf("no audience for issuer %q: use WithAudience, or WithoutAudienceCheck", t.issuers[0])
+			}
+		}
+		if len(c.trusted) == 0 {
+			return errors.New("no audience: use WithAudience, or WithoutAudienceCheck")
+		}
+	}
+	if slices.ContainsFunc(c.validators, func(v func(context.Context, *Claims) error) bool { return v == nil }) {
+		return errors.New("nil validator")
+	}
+	return nil
+}
+
+// WithTrustedOrigins lets cookie-authenticated unsafe requests come from
+// these origins ("https://app.example.com") as well as the same origin.
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) error { c.trustedOrigins = append(c.trustedOrigins, origins...); return nil }
+}
+
+// WithoutCrossOriginCheck turns off the CSRF defence for cookie-borne
+// tokens. Only safe when every unsafe route has a CSRF defence of its own.
+// Default: on (net/http's CrossOriginProtection, using Sec-Fetch-Site and Origin).
+func WithoutCrossOriginCheck() Option {
+	return func(c *config) error { c.noCrossOrigin = true; return nil }
+}
