@@ -19,11 +19,11 @@ import (
 
 // Limits on key material, so a hostile or broken JWKS cannot cost much.
 const (
-	maxKeysPerSet    = 100   // keys past this are skipped
-	minRSABits       = 2048  // RFC 7518 §3.3
-	maxRSABits       = 8192  // larger keys make each verify a DoS
-	maxKidlessTries  = 4     // a token without kid is tried against at most this many keys
-	minHMACSecretLen = 32    // bytes; RFC 7518 §3.2 for HS256
+	maxKeysPerSet    = 100  // keys past this are skipped
+	minRSABits       = 2048 // RFC 7518 §3.3
+	maxRSABits       = 8192 // larger keys make each verify a DoS
+	maxKidlessTries  = 4    // a token without kid is tried against at most this many keys
+	minHMACSecretLen = 32   // bytes; RFC 7518 §3.2 for HS256
 	maxJWKSBytes     = 1 << 20
 )
 
