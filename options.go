@@ -195,12 +195,9 @@ func WithPEM(data []byte) Option {
 // memory. Symmetric ("oct") keys are accepted here, unlike in a fetched set.
 func WithJWKSet(doc []byte) Option {
 	return func(c *config) error {
-		set, skipped, err := parseJWKSet(doc, true)
+		set, err := parseStaticJWKSet(doc)
 		if err != nil {
 			return err
-		}
-		if len(skipped) > 0 {
-			return fmt.Errorf("JWK Set: %w", errors.Join(skipped...))
 		}
 		c.static = append(c.static, set.keys...)
 		return nil
