@@ -1,0 +1,139 @@
+package jwtguard
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+)
+
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "bearer a.b.c", "Bearer", "Bearer  x==", "Basic x", "", "Bearer a b", "BEARER ~+/=", "Bearer =x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := &http.Request{Header: http.Header{"Authorization": {v}}}
+		token, err := bearerToken(r)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if token != "" && (!isB64Token(token) || !strings.HasSuffix(v, token)) {
+			t.Fatalf("token %q from %q breaks the b64token grammar", token, v)
+		}
+	})
+}
+
+func FuzzChallenge(f *testing.F) {
+	f.Add("api", "token expired", "a b")
+	f.Add("a\"b", "\\\"\r\n", "\x00\xff")
+	f.Fuzz(func(t *testing.T, realm, desc, scope string) {
+		c := Challenge(realm, &Error{Status: 401, Code: "invalid_token", Description: desc, Scope: scope, Err: ErrRejected})
+		if !strings.HasPrefix(c, "Bearer") {
+			t.Fatalf("challenge %q", c)
+		}
+		// Every value must stay inside its quotes: count quotes, and no escapes or controls.
+		if strings.Count(c, `"`)%2 != 0 || strings.ContainsAny(c, "\\\r\n\x00") {
+			t.Fatalf("challenge %q escapes its quoting", c)
+		}
+		for i := 0; i < len(c); i++ {
+			if c[i] < 0x20 || c[i] > 0x7e {
+				t.Fatalf("challenge %q has byte %#x outside RFC 6750's charset", c, c[i])
+			}
+		}
+	})
+}
+
+func FuzzVerify(f *testing.F) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	now := time.Unix(1_800_000_000, 0)
+	sign := func(header, payload string) string {
+		in := enc([]byte(header)) + "." + enc([]byte(payload))
+		sig, err := jwsbb.Sign(key, "ES256", []byte(in), nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return in + "." + enc(sig)
+	}
+	valid := sign(`{"alg":"ES256","kid":"k"}`, `{"iss":"i","aud":"a","exp":1800000100}`)
+	f.Add(valid)
+	f.Add(sign(`{"alg":"ES256","kid":"k","crit":["b64"],"b64":false}`, `{"iss":"i","aud":"a","exp":1800000100}`))
+	f.Add(sign(`{"alg":"ES256"}`, `{"iss":"i","aud":["a",1],"exp":1e400}`))
+	f.Add(sign(`{"alg":"ES256","kid":"k"}`, `{"iss":"i","aud":"a","exp":-1,"nbf":"x"}`))
+	f.Add("eyJhbGciOiJub25lIn0.e30.")
+	f.Add(strings.Repeat("a", 9000))
+	f.Add("..")
+	g, err := New(f.Context(), WithPublicKey("k", &key.PublicKey), WithIssuer("i"), WithAudience("a"),
+		WithClock(func() time.Time { return now }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := g.Verify(f.Context(), valid); err != nil {
+		f.Fatalf("seed token: %v", err)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := g.Verify(t.Context(), token)
+		if err == nil {
+			if c == nil || c.Issuer() != "i" || c.ExpiresAt().IsZero() {
+				t.Fatalf("accepted %q with claims %+v", token, c)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || e.Code != "invalid_token" {
+			t.Fatalf("error %v for %q is not a 401 invalid_token", err, token)
+		}
+	})
+}
+
+func FuzzParseJWKSet(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"good"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"AAAA"}]}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		set, _, err := parseJWKSet(doc, false)
+		if err != nil {
+			return
+		}
+		for _, k := range set.keys {
+			if len(k.algs) == 0 {
+				t.Fatal("key without algorithms")
+			}
+			if _, ok := k.key.([]byte); ok {
+				t.Fatal("secret accepted from a public key set")
+			}
+			for _, a := range k.algs {
+				if !algorithms[a].fits(k.key) {
+					t.Fatalf("alg %s bound to a key it does not fit", a)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseClaims(f *testing.F) {
+	f.Add([]byte(`{"iss":"i","aud":["a"],"exp":1.5,"scope":"a b","scp":["c"]}`))
+	f.Add([]byte(`{"exp":1e308,"nbf":-1e308,"iat":null}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		c, err := parseClaims(payload)
+		if err != nil {
+			return
+		}
+		if c.expiresAt.After(maxDate) {
+			t.Fatalf("exp %v past the clamp", c.expiresAt)
+		}
+	})
+}
