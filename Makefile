@@ -1,0 +1,39 @@
+# Every module in the repo: the root and the nested adapter/bench modules.
+MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
+FUZZTIME ?= 10s
+
+.PHONY: test lint fuzz bench deps
+
+## test: gofmt, go vet and go test -race in every module (the README's test command)
+test: lint
+	@set -e; for m in $(MODULES); do \
+		echo "== go test -race $$m"; \
+		(cd $$m && go test -race -count=1 ./...); \
+	done
+
+lint:
+	@set -e; for m in $(MODULES); do \
+		echo "== gofmt, go vet $$m"; \
+		out=$$(cd $$m && gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi; \
+		(cd $$m && go vet ./...); \
+	done
+
+## fuzz: a short run of every fuzz target
+fuzz:
+	@set -e; for m in $(MODULES); do \
+		for pkg in $$(cd $$m && go list ./...); do \
+			dir=$$(cd $$m && go list -f '{{.Dir}}' $$pkg); \
+			for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+				echo "== fuzz $$f ($$pkg, $(FUZZTIME))"; \
+				(cd $$dir && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .); \
+			done; \
+		done; \
+	done
+
+## bench: peer benchmarks, written to BENCHMARKS.md
+bench:
+	cd bench && ./run.sh
+
+## deps: what the browser tests need (Debian): headless Chromium
+deps:
+	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
