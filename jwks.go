@@ -78,6 +78,7 @@ func (c *CacheSettings) fill() {
 // KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
 type KeySourceStatus struct {
 	URL           string    `json:"url"`
+	Issuer        string    `json:"issuer,omitempty"` // for discovered key sets
 	KeyIDs        []string  `json:"kids"`
 	Ready         bool      `json:"ready"` // keys are loaded and within their stale window
 	Stale         bool      `json:"stale"` // serving keys past their refresh time because fetches fail
@@ -95,7 +96,8 @@ type KeySourceStatus struct {
 // ahead of expiry, single-flight fetches, a cooldown for unknown kids, a
 // negative cache of unknown kids, and stale-if-error with backoff.
 type remoteJWKS struct {
-	url      string
+	url      string     // the JWKS URL, or "" when discover finds it
+	discover *discovery // OIDC / RFC 8414 discovery, or nil
 	client   *http.Client
 	settings CacheSettings
 	now      func() time.Time
@@ -122,6 +124,7 @@ type remoteJWKS struct {
 }
 
 type jwksState struct {
+	url       string
 	set       *keySet
 	fetchedAt time.Time
 	freshTill time.Time // refresh due
@@ -140,9 +143,14 @@ func newRemoteJWKS(rawURL string, client *http.Client, s CacheSettings, allowHTT
 		return nil, err
 	}
 	s.fill()
+	j := newRemote(client, s, now, log, onError)
+	j.url = rawURL
+	return j, nil
+}
+
+func newRemote(client *http.Client, s CacheSettings, now func() time.Time, log *slog.Logger, onError func(string, error)) *remoteJWKS {
 	return &remoteJWKS{
-		url:      rawURL,
-		client:   safeClient(client, rawURL),
+		client:   safeClient(client),
 		settings: s,
 		now:      now,
 		log:      log,
@@ -150,7 +158,7 @@ func newRemoteJWKS(rawURL string, client *http.Client, s CacheSettings, allowHTT
 		kick:     make(chan struct{}, 1),
 		loaded:   make(chan struct{}),
 		negative: make(map[string]time.Time),
-	}, nil
+	}
 }
 
 // checkKeyURL requires https, except for loopback hosts (tests, sidecars)
@@ -177,21 +185,20 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// safeClient copies c (or a default client) and limits its redirects to the
-// origin of the configured URL, so a JWKS host cannot bounce us elsewhere.
-func safeClient(c *http.Client, rawURL string) *http.Client {
+// safeClient copies c (or a default client) and limits redirects to the
+// origin of the first request, so a key host cannot bounce us elsewhere.
+func safeClient(c *http.Client) *http.Client {
 	var out http.Client
 	if c != nil {
 		out = *c
 	} else {
 		out.Transport = http.DefaultTransport
 	}
-	origin, _ := url.Parse(rawURL)
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 {
 			return errors.New("too many redirects")
 		}
-		if req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
+		if origin := via[0].URL; req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
 			return fmt.Errorf("redirect to another origin (%s) refused", req.URL.Scheme+"://"+req.URL.Host)
 		}
 		return nil
@@ -325,13 +332,13 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	close(call.done)
 	if err != nil {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: key fetch failed",
-			slog.String("url", j.url), slog.String("reason", err.Error()))
+			slog.String("source", j.name()), slog.String("reason", err.Error()))
 		if j.onError != nil {
-			j.onError(j.url, err)
+			j.onError(j.name(), err)
 		}
 	} else if len(st.skipped) > 0 {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: keys skipped in key set",
-			slog.String("url", j.url), slog.Any("reasons", st.skipped))
+			slog.String("source", j.name()), slog.Any("reasons", st.skipped))
 	}
 	select { // wake the loop so it reschedules
 	case j.kick <- struct{}{}:
@@ -355,26 +362,16 @@ func refreshAt(fetched, fresh time.Time) time.Time {
 }
 
 func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	u := j.url
+	if j.discover != nil {
+		var err error
+		if u, err = j.discover.jwksURL(ctx); err != nil {
+			return nil, err
+		}
+	}
+	body, header, err := getDocument(ctx, j.client, u, "application/jwk-set+json, application/json")
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return nil, fetchError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, fetchError(err)
-	}
-	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("key set larger than %d bytes", maxJWKSBytes)
 	}
 	set, skipped, err := parseJWKSet(body, false)
 	if err != nil {
@@ -384,7 +381,7 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 		return nil, fmt.Errorf("key set has no usable signing key (%d skipped)", len(skipped))
 	}
 	now := j.now()
-	st := &jwksState{set: set, fetchedAt: now, freshTill: now.Add(j.lifetime(resp.Header, now))}
+	st := &jwksState{url: u, set: set, fetchedAt: now, freshTill: now.Add(lifetime(header, now, j.settings))}
 	for _, s := range skipped {
 		st.skipped = append(st.skipped, s.Error())
 	}
@@ -403,9 +400,35 @@ func fetchError(err error) error {
 	return err
 }
 
+// getDocument GETs a small JSON document: status 200 only, at most 1 MiB.
+func getDocument(ctx context.Context, client *http.Client, u, accept string) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, fetchError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, nil, fetchError(err)
+	}
+	if len(body) > maxJWKSBytes {
+		return nil, nil, fmt.Errorf("document larger than %d bytes", maxJWKSBytes)
+	}
+	return body, resp.Header, nil
+}
+
 // lifetime reads Cache-Control max-age (or Expires) and clamps it.
-func (j *remoteJWKS) lifetime(h http.Header, now time.Time) time.Duration {
-	d := j.settings.DefaultRefresh
+func lifetime(h http.Header, now time.Time, settings CacheSettings) time.Duration {
+	d := settings.DefaultRefresh
 	found := false
 	for _, v := range h.Values("Cache-Control") {
 		for _, part := range strings.Split(v, ",") {
@@ -425,7 +448,7 @@ func (j *remoteJWKS) lifetime(h http.Header, now time.Time) time.Duration {
 			d = t.Sub(now)
 		}
 	}
-	return min(max(d, j.settings.MinRefresh), j.settings.MaxRefresh)
+	return min(max(d, settings.MinRefresh), settings.MaxRefresh)
 }
 
 // run refreshes in the background until ctx ends: first load with
@@ -452,6 +475,21 @@ func (j *remoteJWKS) run(ctx context.Context) {
 	}
 }
 
+func (j *remoteJWKS) issuer() string {
+	if j.discover != nil {
+		return j.discover.issuer
+	}
+	return ""
+}
+
+// name identifies the source in logs and errors.
+func (j *remoteJWKS) name() string {
+	if j.discover != nil {
+		return j.discover.issuer
+	}
+	return j.url
+}
+
 func (j *remoteJWKS) lastError() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -476,6 +514,7 @@ func (j *remoteJWKS) status() KeySourceStatus {
 	defer j.mu.Unlock()
 	s := KeySourceStatus{
 		URL:           j.url,
+		Issuer:        j.issuer(),
 		NextRefresh:   j.nextRefresh,
 		Fetches:       j.fetches.Load(),
 		FetchFailures: j.fetchFailures.Load(),
@@ -487,6 +526,7 @@ func (j *remoteJWKS) status() KeySourceStatus {
 	}
 	if st != nil {
 		now := j.now()
+		s.URL = st.url
 		s.KeyIDs = st.set.kids()
 		s.LastSuccess = st.fetchedAt
 		s.Ready = now.Before(st.freshTill.Add(j.settings.StaleFor))

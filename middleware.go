@@ -37,6 +37,7 @@ type Guard struct {
 	validators    []func(context.Context, *Claims) error
 	crossOrigin   *http.CrossOriginProtection
 	cache         *tokenCache
+	dynamic       *dynamicIssuers // from WithIssuerResolver
 }
 
 // policy is the validation policy of one trust anchor.
@@ -97,15 +98,18 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	anchors := c.trusted
-	if c.jwksURL != "" || len(c.static) > 0 || c.discovery || len(c.trusted) == 0 {
+	if c.hasKeys() {
 		anchors = append([]issuerConfig{c.issuerConfig}, anchors...)
 	}
 	for _, ic := range anchors {
-		p, err := g.buildPolicy(ctx, &c, ic)
+		p, remote, err := buildPolicy(&c, ic, g.now, g.log)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
-		if c.noIssuerCheck && len(ic.issuers) == 0 {
+		if remote != nil {
+			g.remotes = append(g.remotes, remote)
+		}
+		if c.noIssuerCheck {
 			g.anyIssuer = p
 		}
 		for _, iss := range ic.issuers {
@@ -115,6 +119,9 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 			g.policies[iss] = p
 		}
 	}
+	if c.resolver != nil {
+		g.dynamic = newDynamicIssuers(ctx, &c, g.now, g.log)
+	}
 	g.cache = newTokenCache(c.verifiedCacheMax)
 	for _, r := range g.remotes {
 		go r.run(ctx)
@@ -122,30 +129,55 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	if c.waitForKeys {
 		for _, r := range g.remotes {
 			if err := r.fetchShared(ctx, true); err != nil {
-				return nil, fmt.Errorf("%w: keys not loaded from %s: %v", ErrConfig, r.url, r.lastError())
+				return nil, fmt.Errorf("%w: keys not loaded from %s: %v", ErrConfig, r.name(), r.lastError())
 			}
 		}
 	}
 	return g, nil
 }
 
-func (g *Guard) buildPolicy(ctx context.Context, c *config, ic issuerConfig) (*policy, error) {
+// possibleAlgorithms narrows allowed (all, when empty) to the algorithms
+// the anchor's keys can verify: for static keys, those that fit one of
+// them; for fetched sets, the asymmetric ones (secrets are never taken from
+// a fetched set). A token with any other alg is refused before any fetch.
+func possibleAlgorithms(allowed []string, static []*verifyKey) []string {
+	var out []string
+	for _, a := range sortedAlgorithms() {
+		if len(allowed) > 0 && !slices.Contains(allowed, a.name) {
+			continue
+		}
+		fits := false
+		if len(static) == 0 {
+			fits = !strings.HasPrefix(a.name, "HS")
+		}
+		for _, k := range static {
+			fits = fits || k.allows(a.name)
+		}
+		if fits {
+			out = append(out, a.name)
+		}
+	}
+	return out
+}
+
+// buildPolicy turns an anchor's configuration, with the guard-level
+// defaults, into a policy; it returns the fetched key set to run, if any.
+func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Logger) (*policy, *remoteJWKS, error) {
 	p := &policy{
 		audiences: ic.audiences,
 		algs:      ic.algorithms,
 		leeway:    ic.leeway,
 		types:     ic.types,
 	}
-	if len(p.audiences) == 0 && !c.noAudienceCheck {
+	if len(p.audiences) == 0 && !ic.noAudience && !c.noAudience {
 		p.audiences = c.audiences
 	}
 	if len(p.algs) == 0 {
 		p.algs = c.algorithms
 	}
+	p.algs = possibleAlgorithms(p.algs, ic.static)
 	if len(p.algs) == 0 {
-		for _, a := range sortedAlgorithms() {
-			p.algs = append(p.algs, a.name)
-		}
+		return nil, nil, errors.New("no allowed algorithm fits the configured keys")
 	}
 	if !ic.leewaySet {
 		p.leeway = defaultLeeway
@@ -156,23 +188,35 @@ func (g *Guard) buildPolicy(ctx context.Context, c *config, ic issuerConfig) (*p
 	if len(p.types) == 0 {
 		p.types = c.types
 	}
-	switch {
-	case ic.jwksURL != "" && len(ic.static) > 0:
-		return nil, errors.New("static keys and a JWKS URL for the same issuer: use WithTrustedIssuer for each")
-	case ic.jwksURL != "":
-		r, err := newRemoteJWKS(ic.jwksURL, c.httpClient, c.cache, c.allowHTTPKeys, g.now, g.log, c.onKeyFetchError)
-		if err != nil {
-			return nil, err
+	var (
+		remote *remoteJWKS
+		err    error
+	)
+	sources := 0
+	for _, has := range []bool{ic.jwksURL != "", ic.discovery != "", len(ic.static) > 0} {
+		if has {
+			sources++
 		}
-		g.remotes = append(g.remotes, r)
-		p.keys = r
+	}
+	switch {
+	case sources > 1:
+		return nil, nil, errors.New("one issuer has keys from more than one of JWKS URL, discovery and static keys: use WithTrustedIssuer for each issuer")
+	case ic.jwksURL != "":
+		remote, err = newRemoteJWKS(ic.jwksURL, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
+	case ic.discovery != "":
+		remote, err = newDiscoveredJWKS(ic.discovery, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
 	case len(ic.static) > 0:
 		p.keys = staticKeys{newKeySet(ic.static)}
 	default:
-		return nil, errors.New("no keys for issuer")
+		return nil, nil, errors.New("no keys for issuer")
 	}
-	_ = ctx
-	return p, nil
+	if err != nil {
+		return nil, nil, err
+	}
+	if remote != nil {
+		p.keys = remote
+	}
+	return p, remote, nil
 }
 
 // Handler returns middleware that lets a request through to next only with
@@ -252,7 +296,7 @@ func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Cla
 	if err != nil {
 		return nil, nil, 0, fail(ErrMalformedToken)
 	}
-	p, err := g.policyFor(claims.issuer)
+	p, err := g.policyFor(ctx, claims.issuer)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -272,7 +316,10 @@ func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Cla
 	return claims, p, epoch, nil
 }
 
-func (g *Guard) policyFor(iss string) (*policy, error) {
+// policyFor picks the trust anchor by the token's (still unverified) iss.
+// Only configured or resolver-approved issuers get this far, so a token can
+// never make the guard fetch from a URL of its choosing.
+func (g *Guard) policyFor(ctx context.Context, iss string) (*policy, error) {
 	if p, ok := g.policies[iss]; ok {
 		return p, nil
 	}
@@ -281,6 +328,9 @@ func (g *Guard) policyFor(iss string) (*policy, error) {
 	}
 	if iss == "" {
 		return nil, fail(ErrMissingClaim)
+	}
+	if g.dynamic != nil {
+		return g.dynamic.policy(ctx, iss)
 	}
 	return nil, fail(ErrIssuer)
 }
@@ -352,7 +402,7 @@ func (g *Guard) WaitReady(ctx context.Context) error {
 		select {
 		case <-r.loaded:
 		case <-ctx.Done():
-			return fmt.Errorf("jwtguard: keys from %s not loaded: %v", r.url, r.lastError())
+			return fmt.Errorf("jwtguard: keys from %s not loaded: %v", r.name(), r.lastError())
 		}
 	}
 	return nil
@@ -374,6 +424,9 @@ func (g *Guard) Status() Status {
 		rs := r.status()
 		s.Ready = s.Ready && rs.Ready
 		s.KeySources = append(s.KeySources, rs)
+	}
+	if g.dynamic != nil {
+		s.KeySources = append(s.KeySources, g.dynamic.status()...)
 	}
 	s.CacheHits, s.CacheMisses, s.CacheSize = g.cache.stats()
 	return s

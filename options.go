@@ -35,7 +35,8 @@ type config struct {
 	onKeyFetchError  func(url string, err error)
 	waitForKeys      bool
 	noIssuerCheck    bool
-	noAudienceCheck  bool
+	resolver         IssuerResolver
+	maxDynamic       int
 	crossOrigin      *http.CrossOriginProtection
 	noCrossOrigin    bool
 	trustedOrigins   []string
@@ -51,8 +52,14 @@ type issuerConfig struct {
 	leewaySet  bool
 	types      []string
 	jwksURL    string
-	discovery  bool
+	discovery  string // issuer whose metadata names the JWKS
 	static     []*verifyKey
+	noAudience bool
+}
+
+// hasKeys reports whether the anchor names where its keys come from.
+func (ic *issuerConfig) hasKeys() bool {
+	return ic.jwksURL != "" || ic.discovery != "" || len(ic.static) > 0
 }
 
 // WithJWKS verifies tokens with the keys published at url (a JWK Set). The
@@ -99,7 +106,7 @@ func WithAudience(audiences ...string) Option {
 // WithoutAudienceCheck accepts tokens whatever their aud. Only safe when no
 // other service trusts the same issuer, which is rarely true of an IdP.
 func WithoutAudienceCheck() Option {
-	return func(c *config) error { c.noAudienceCheck = true; return nil }
+	return func(c *config) error { c.noAudience = true; return nil }
 }
 
 // WithoutIssuerCheck accepts tokens whatever their iss. Only safe when the
@@ -310,21 +317,28 @@ func WithKeysAtStart() Option {
 }
 
 func (c *config) validate() error {
-	if c.jwksURL == "" && len(c.static) == 0 && len(c.trusted) == 0 && !c.discovery {
-		return errors.New("no keys: use WithJWKS, WithIssuerDiscovery, WithPublicKey, WithPEM, WithJWKSet or WithHMACSecret")
+	top := &c.issuerConfig
+	if !top.hasKeys() && len(c.trusted) == 0 && c.resolver == nil {
+		return errors.New("no keys: use WithJWKS, WithIssuerDiscovery, WithPublicKey, WithPEM, WithJWKSet, WithHMACSecret or WithTrustedIssuer")
 	}
-	if len(c.issuers) == 0 && len(c.trusted) == 0 && !c.noIssuerCheck {
-		return errors.New("no issuer: use WithIssuer, or WithoutIssuerCheck")
-	}
-	if len(c.audiences) == 0 && !c.noAudienceCheck {
-		for _, t := range c.trusted {
-			if len(t.audiences) == 0 {
-				return fmt.Errorf("no audience for issuer %q: use WithAudience, or WithoutAudienceCheck", t.issuers[0])
-			}
+	if top.hasKeys() || len(top.issuers) > 0 {
+		if !top.hasKeys() {
+			return fmt.Errorf("no keys for issuer %q", top.issuers[0])
 		}
-		if len(c.trusted) == 0 {
+		if len(top.issuers) == 0 && !c.noIssuerCheck {
+			return errors.New("no issuer: use WithIssuer, or WithoutIssuerCheck")
+		}
+		if len(top.audiences) == 0 && !top.noAudience {
 			return errors.New("no audience: use WithAudience, or WithoutAudienceCheck")
 		}
+	}
+	for _, t := range c.trusted {
+		if len(t.audiences) == 0 && !t.noAudience && len(top.audiences) == 0 && !top.noAudience {
+			return fmt.Errorf("no audience for issuer %q: use WithAudience, or WithoutAudienceCheck", t.issuers[0])
+		}
+	}
+	if c.noIssuerCheck && (len(c.trusted) > 0 || c.resolver != nil) {
+		return errors.New("WithoutIssuerCheck cannot be combined with WithTrustedIssuer or WithIssuerResolver")
 	}
 	if slices.ContainsFunc(c.validators, func(v func(context.Context, *Claims) error) bool { return v == nil }) {
 		return errors.New("nil validator")

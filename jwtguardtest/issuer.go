@@ -238,7 +238,9 @@ func (iss *Issuer) Sign(claims Claims) string {
 }
 
 // SignRaw signs payload as it is, with a header of alg and kid plus the
-// entries of header (a nil value removes one). It is for hostile tests.
+// entries of header (a nil value removes one). The signature always uses
+// the issuer's own algorithm, whatever the header claims: it is for
+// hostile tests.
 func (iss *Issuer) SignRaw(header map[string]any, payload []byte) string {
 	iss.mu.Lock()
 	k := iss.keys[len(iss.keys)-1]
@@ -255,15 +257,14 @@ func (iss *Issuer) SignRaw(header map[string]any, payload []byte) string {
 	if err != nil {
 		panic(err)
 	}
-	alg, _ := h["alg"].(string)
 	input := b64(hb) + "." + b64(payload)
 	var key any = k.priv
 	if k.hmac != nil {
 		key = k.hmac
 	}
-	sig, err := jwsbb.Sign(key, alg, []byte(input), rand.Reader)
+	sig, err := jwsbb.Sign(key, iss.alg, []byte(input), rand.Reader)
 	if err != nil {
-		panic(fmt.Sprintf("jwtguardtest: sign %s: %v", alg, err))
+		panic(fmt.Sprintf("jwtguardtest: sign %s: %v", iss.alg, err))
 	}
 	return input + "." + b64(sig)
 }
