@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Verified-token cache defaults. Clients reuse one access token for
@@ -24,15 +25,22 @@ type tokenCache struct {
 	shards     [cacheShards]cacheShard
 	perShard   int
 	bytesShard int
-	hits       atomic.Uint64
-	misses     atomic.Uint64
 }
 
 type cacheShard struct {
-	mu    sync.RWMutex
-	m     map[[32]byte]*cacheEntry
-	order [][32]byte // insertion order, for FIFO eviction
-	bytes int
+	mu     sync.RWMutex
+	m      map[[32]byte]*cacheEntry
+	order  [][32]byte // insertion order, for FIFO eviction
+	bytes  int
+	hits   atomic.Uint64 // per shard, so counting causes no contention
+	misses atomic.Uint64
+	_      [64]byte // keep shards on separate cache lines
+}
+
+// tokenKey is SHA-256(token). The token's bytes are read in place, not
+// copied: Sum256 only reads its input and keeps nothing.
+func tokenKey(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
 type cacheEntry struct {
@@ -64,17 +72,17 @@ func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
 	if c == nil || len(token) > maxCachedTokenLength {
 		return nil, false
 	}
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
 	e := s.m[key]
 	s.mu.RUnlock()
 	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) ||
 		e.src.epoch() != e.epoch || !e.src.usable() {
-		c.misses.Add(1)
+		s.misses.Add(1)
 		return nil, false
 	}
-	c.hits.Add(1)
+	s.hits.Add(1)
 	return e.claims, true
 }
 
@@ -94,7 +102,7 @@ func (c *tokenCache) put(token string, claims *Claims, p *policy, epoch uint64) 
 			e.validFrom = t.Add(-p.leeway)
 		}
 	}
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,6 +135,8 @@ func (c *tokenCache) stats() (hits, misses uint64, entries int) {
 		s.mu.RLock()
 		entries += len(s.m)
 		s.mu.RUnlock()
+		hits += s.hits.Load()
+		misses += s.misses.Load()
 	}
-	return c.hits.Load(), c.misses.Load(), entries
+	return hits, misses, entries
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -93,116 +91,4 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok && c != nil
 }
 
-// wireClaims is the registered part of a claims set, typed strictly: a
-// claim of the wrong JSON type makes the token malformed.
-type wireClaims struct {
-	Issuer    *string     `json:"iss"`
-	Subject   *string     `json:"sub"`
-	ID        *string     `json:"jti"`
-	Audience  stringList  `json:"aud"`
-	ExpiresAt numericDate `json:"exp"`
-	NotBefore numericDate `json:"nbf"`
-	IssuedAt  numericDate `json:"iat"`
-	Scope     *stringList `json:"scope"`
-	Scp       *stringList `json:"scp"`
-}
-
-func parseClaims(payload []byte) (*Claims, error) {
-	if len(payload) == 0 || payload[0] != '{' {
-		return nil, ErrMalformedToken
-	}
-	var w wireClaims
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, ErrMalformedToken
-	}
-	c := &Claims{
-		audience:  w.Audience.values,
-		expiresAt: w.ExpiresAt.t,
-		notBefore: w.NotBefore.t,
-		issuedAt:  w.IssuedAt.t,
-		raw:       payload,
-	}
-	if w.Issuer != nil {
-		c.issuer = *w.Issuer
-	}
-	if w.Subject != nil {
-		c.subject = *w.Subject
-	}
-	if w.ID != nil {
-		c.id = *w.ID
-	}
-	if w.Scope != nil {
-		w.Scope.splitSpaces()
-		c.scopes = append(c.scopes, w.Scope.values...)
-	}
-	if w.Scp != nil {
-		w.Scp.splitSpaces()
-		for _, s := range w.Scp.values {
-			if !slices.Contains(c.scopes, s) {
-				c.scopes = append(c.scopes, s)
-			}
-		}
-	}
-	return c, nil
-}
-
-// stringList accepts a string or an array of strings. A string is split on
-// spaces, which is right for scope/scp; aud is never space-split, see audience.
-type stringList struct {
-	values []string
-	single bool
-}
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		l.values, l.single = []string{s}, true
-		return nil
-	}
-	return json.Unmarshal(b, &l.values)
-}
-
-func (l *stringList) splitSpaces() {
-	if l.single {
-		l.values = strings.Fields(l.values[0])
-	}
-}
-
-// numericDate is a JSON number of seconds since the epoch (RFC 7519 §2).
-// Fractions are kept; values past year 9999 are clamped, never wrapped.
-type numericDate struct {
-	t   time.Time
-	set bool
-}
-
 var maxDate = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
-
-func (d *numericDate) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return ErrMalformedToken
-	}
-	switch {
-	case f >= float64(maxDate.Unix()):
-		d.t = maxDate
-	case f <= 0:
-		d.t = time.Unix(0, 0).UTC()
-	default:
-		sec, frac := math.Modf(f)
-		d.t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-	}
-	d.set = true
-	return nil
-}

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -124,16 +125,56 @@ func FuzzParseJWKSet(f *testing.F) {
 	})
 }
 
+// FuzzParseClaims checks the fast claims reader against encoding/json: what
+// it accepts is valid JSON, and it reads the same registered claims.
 func FuzzParseClaims(f *testing.F) {
 	f.Add([]byte(`{"iss":"i","aud":["a"],"exp":1.5,"scope":"a b","scp":["c"]}`))
 	f.Add([]byte(`{"exp":1e308,"nbf":-1e308,"iat":null}`))
+	f.Add([]byte(`{"iss":"a","iss":"b"}`))
+	f.Add([]byte(`{"iss":"\u00e9\ud800","sub":"x\n"}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		c, err := parseClaims(payload)
 		if err != nil {
 			return
 		}
+		if !json.Valid(payload) {
+			t.Fatalf("accepted invalid JSON %q", payload)
+		}
+		var std struct {
+			Iss string  `json:"iss"`
+			Sub string  `json:"sub"`
+			Jti string  `json:"jti"`
+			Exp float64 `json:"exp"`
+		}
+		if err := json.Unmarshal(payload, &std); err != nil {
+			return // a type encoding/json cannot put in these fields, such as exp:null vs string
+		}
+		if std.Iss != c.Issuer() || std.Sub != c.Subject() || std.Jti != c.ID() {
+			t.Fatalf("readers disagree on %q: iss %q/%q sub %q/%q", payload, std.Iss, c.Issuer(), std.Sub, c.Subject())
+		}
 		if c.expiresAt.After(maxDate) {
 			t.Fatalf("exp %v past the clamp", c.expiresAt)
+		}
+	})
+}
+
+// FuzzParseHeader checks the header reader: whatever it accepts is valid
+// JSON with a string alg, read as encoding/json reads it.
+func FuzzParseHeader(f *testing.F) {
+	f.Add([]byte(`{"alg":"RS256","kid":"k","typ":"JWT"}`))
+	f.Add([]byte(`{"alg":"RS256","alg":"none"}`))
+	f.Add([]byte(`{"alg":"ES256","crit":["b64"],"b64":false}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var h tokenHeader
+		if !parseHeader(b, &h) {
+			return
+		}
+		var std struct {
+			Alg string `json:"alg"`
+			Kid string `json:"kid"`
+		}
+		if err := json.Unmarshal(b, &std); err != nil || std.Alg != h.Alg || (std.Kid != h.Kid && h.Kid != "") {
+			t.Fatalf("readers disagree on %q: %+v vs %+v (%v)", b, h, std, err)
 		}
 	})
 }

@@ -358,3 +358,24 @@ func WithTrustedOrigins(origins ...string) Option {
 func WithoutCrossOriginCheck() Option {
 	return func(c *config) error { c.noCrossOrigin = true; return nil }
 }
+
+// WithVerifiedTokenCache sets how many verified tokens are remembered, so a
+// client that reuses its access token skips the signature check. A cached
+// token is still checked on every use against exp/nbf (same clock and
+// leeway), against the key set (a removed key drops its tokens), and by
+// every WithValidator. Tokens over 4 KiB are not cached. Default: 10,000
+// entries (about 13 MB at most).
+func WithVerifiedTokenCache(entries int) Option {
+	return func(c *config) error {
+		if entries <= 0 {
+			return errors.New("cache size must be positive; use WithoutVerifiedTokenCache to turn it off")
+		}
+		c.verifiedCacheMax = entries
+		return nil
+	}
+}
+
+// WithoutVerifiedTokenCache verifies every token's signature on every request.
+func WithoutVerifiedTokenCache() Option {
+	return func(c *config) error { c.verifiedCacheMax = -1; return nil }
+}

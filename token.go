@@ -3,7 +3,6 @@ package jwtguard
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -18,10 +17,10 @@ type parsedToken struct {
 }
 
 type tokenHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Crit json.RawMessage `json:"crit"`
+	Alg  string
+	Kid  string
+	Typ  string
+	Crit bool // a crit member is present
 }
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -44,11 +43,11 @@ func parseCompact(token string) (*parsedToken, error) {
 		return nil, ErrMalformedToken
 	}
 	headerJSON, err := b64.DecodeString(h)
-	if err != nil || len(headerJSON) == 0 || headerJSON[0] != '{' {
+	if err != nil {
 		return nil, ErrMalformedToken
 	}
 	t := &parsedToken{signingInput: token[:len(h)+1+len(p)]}
-	if err := json.Unmarshal(headerJSON, &t.header); err != nil || t.header.Alg == "" {
+	if !parseHeader(headerJSON, &t.header) {
 		return nil, ErrMalformedToken
 	}
 	if t.payload, err = b64.DecodeString(p); err != nil {
@@ -81,7 +80,7 @@ func typMatches(got, want string) bool {
 // signature that verifies. The caller has checked alg against its allow-list.
 func verifyJWS(ctx context.Context, t *parsedToken, src keySource) error {
 	h := &t.header
-	if h.Crit != nil {
+	if h.Crit {
 		return fail(ErrUnsupportedHeader) // no extension is understood, so any crit must fail (RFC 7515 §4.1.11)
 	}
 	if _, ok := algorithms[h.Alg]; !ok {
