@@ -24,14 +24,14 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 
 // Sessions runs browser sessions on cookies: a short-lived access token in
 // an HttpOnly cookie and an opaque refresh token, rotated on every use, in
-// an HttpOnly cookie scoped to the refresh path. Re-use of a spent refresh
+// an HttpOnly cookie scoped to the auth endpoints. Re-use of a spent refresh
 // token revokes its whole family (RFC 9700 §4.14.2). Safe for concurrent use.
 type Sessions struct {
 	iss           *Issuer
 	store         Store
 	access        jwtguard.TokenCookie
 	refresh       jwtguard.TokenCookie
-	refreshPath   string
+	authPath      string
 	idle          time.Duration
 	absolute      time.Duration
 	afterLogin    string
@@ -50,10 +50,17 @@ func WithStore(s Store) SessionOption {
 	return func(x *Sessions) error { x.store = s; return nil }
 }
 
-// WithRefreshPath is where the refresh handler is mounted; the refresh
-// cookie is sent to this path only. Default: "/auth/refresh".
-func WithRefreshPath(path string) SessionOption {
-	return func(x *Sessions) error { x.refreshPath = path; return nil }
+// WithAuthPath is the path under which the refresh and logout handlers are
+// mounted ("/auth" for /auth/refresh and /auth/logout): the refresh cookie
+// is sent to that path only, never to the rest of the site. Default: "/auth".
+func WithAuthPath(path string) SessionOption {
+	return func(x *Sessions) error {
+		if path == "" || path[0] != '/' {
+			return errors.New("auth path must start with /")
+		}
+		x.authPath = path
+		return nil
+	}
 }
 
 // WithRefreshLifetimes sets how long a refresh token lives unused (idle)
@@ -104,7 +111,7 @@ func WithSessionTrustedOrigins(origins ...string) SessionOption {
 func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 	s := &Sessions{
 		iss:         iss,
-		refreshPath: "/auth/refresh",
+		authPath:    "/auth",
 		idle:        24 * time.Hour,
 		absolute:    7 * 24 * time.Hour,
 		log:         slog.New(slog.DiscardHandler),
@@ -120,7 +127,7 @@ func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 		s.store = NewMemoryStore(s.now)
 	}
 	s.access = jwtguard.NewTokenCookie("access_token", s.cookieOptions...)
-	s.refresh = jwtguard.NewTokenCookie("refresh_token", append([]jwtguard.CookieOption{jwtguard.WithCookiePath(s.refreshPath), jwtguard.WithSameSiteStrict()}, s.cookieOptions...)...)
+	s.refresh = jwtguard.NewTokenCookie("refresh_token", append([]jwtguard.CookieOption{jwtguard.WithCookiePath(s.authPath), jwtguard.WithSameSiteStrict()}, s.cookieOptions...)...)
 	return s, nil
 }
 

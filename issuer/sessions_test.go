@@ -120,7 +120,7 @@ func TestLoginSetsSafeCookies(t *testing.T) {
 		access.MaxAge != 300 {
 		t.Fatalf("access cookie %+v", access)
 	}
-	if refresh == nil || !refresh.HttpOnly || !refresh.Secure || refresh.Path != "/auth/refresh" || refresh.SameSite != http.SameSiteStrictMode ||
+	if refresh == nil || !refresh.HttpOnly || !refresh.Secure || refresh.Path != "/auth" || refresh.SameSite != http.SameSiteStrictMode ||
 		len(refresh.Value) < 43 || refresh.MaxAge != 24*3600 {
 		t.Fatalf("refresh cookie %+v (want 256-bit value, path-scoped, strict)", refresh)
 	}

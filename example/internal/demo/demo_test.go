@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var out lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, ln, &out) }()
+	go func() { done <- Run(ctx, ln, &out) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -1,0 +1,246 @@
+// Package browser drives the demo in headless Chromium: the whole cookie
+// session flow as a person would use it. It is a separate module so that
+// chromedp never enters jwtguard's own go.mod.
+package browser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/jwtguard/jwtguard/example/internal/demo"
+)
+
+// findChromium looks for a Chromium binary: $CHROMIUM, then the usual names.
+func findChromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func TestBrowserSession(t *testing.T) {
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skip("headless Chromium not found: install Debian's chromium package (make deps) to run the browser test")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = demo.Run(ctx, ln, io.Discard) }()
+	base := "http://" + ln.Addr().String()
+
+	// A second origin on the same site (another port): a page whose button
+	// posts a form to the API. SameSite=Lax cookies go along,
+	// so only the guard's cross-origin check stands in the way.
+	evil, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = http.Serve(evil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `<!doctype html><h1>You won a prize!</h1>
+<form method="post" action="%s/api/orders"><input type="hidden" name="item" value="x"><button id="go">Claim it</button></form>`, base)
+		}))
+	}()
+	evilURL := "http://" + evil.Addr().String() + "/"
+
+	// Not t.TempDir: Chromium's helpers may still write there as it exits,
+	// which would fail the test's cleanup.
+	profile, err := os.MkdirTemp("", "jwtguard-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	defer cancelBrowser()
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	defer cancelTimeout()
+
+	run := func(step string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	bodyText := func(step string) string {
+		t.Helper()
+		var s string
+		run(step, chromedp.Evaluate(`document.body ? document.body.innerText : ""`, &s))
+		return s
+	}
+	// submit runs actions that end in a page load and returns its status.
+	submit := func(step string, actions ...chromedp.Action) int64 {
+		t.Helper()
+		resp, err := chromedp.RunResponse(bctx, actions...)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		return resp.Status
+	}
+	navigate := func(step, url string) int64 {
+		t.Helper()
+		return submit(step, chromedp.Navigate(url))
+	}
+	cookies := func(step string) map[string]*network.Cookie {
+		t.Helper()
+		out := map[string]*network.Cookie{}
+		run(step, chromedp.ActionFunc(func(ctx context.Context) error {
+			list, err := network.GetCookies().WithURLs([]string{base + "/", base + "/auth/refresh"}).Do(ctx)
+			for _, c := range list {
+				out[c.Name] = c
+			}
+			return err
+		}))
+		return out
+	}
+	logIn := func(step string) {
+		t.Helper()
+		var hello string
+		navigate(step, base+"/")
+		run(step,
+			chromedp.WaitVisible("#username", chromedp.ByID),
+			chromedp.SendKeys("#username", demo.User, chromedp.ByID),
+			chromedp.SendKeys("#password", demo.Password, chromedp.ByID),
+		)
+		if code := submit(step, chromedp.Click("#submit", chromedp.ByID)); code != 200 {
+			t.Fatalf("%s: landed on status %d", step, code)
+		}
+		run(step, chromedp.Text("#hello", &hello, chromedp.ByID))
+		if hello != "Hello alice" {
+			t.Fatalf("%s: page says %q", step, hello)
+		}
+	}
+
+	// 1. Log in through the form; the protected page shows the claims.
+	logIn("log in")
+
+	// 2. The tokens are out of reach of page scripts.
+	var jsCookies string
+	run("document.cookie", chromedp.Evaluate(`document.cookie`, &jsCookies))
+	if jsCookies != "" {
+		t.Fatalf("document.cookie = %q, want no readable cookie", jsCookies)
+	}
+	jar := cookies("cookies after login")
+	access, refresh := jar["__Host-access_token"], jar["__Secure-refresh_token"]
+	if access == nil || refresh == nil {
+		t.Fatalf("cookies after login: %v", jar)
+	}
+	for _, c := range []*network.Cookie{access, refresh} {
+		if !c.HTTPOnly || !c.Secure || c.SameSite == "" || c.SameSite == network.CookieSameSiteNone {
+			t.Fatalf("cookie %s: httpOnly=%v secure=%v sameSite=%q", c.Name, c.HTTPOnly, c.Secure, c.SameSite)
+		}
+	}
+	if refresh.Path != "/auth" {
+		t.Fatalf("refresh cookie path %q, want /auth", refresh.Path)
+	}
+
+	// 3. The API works from the page, by cookie, for reads and same-origin writes.
+	var status int
+	run("fetch /api/me", chromedp.Evaluate(`fetch("/api/me").then(r => r.status)`, &status, awaitPromise))
+	if status != 200 {
+		t.Fatalf("fetch /api/me: %d", status)
+	}
+	run("fetch POST /api/orders", chromedp.Evaluate(`fetch("/api/orders", {method: "POST"}).then(r => r.status)`, &status, awaitPromise))
+	if status != 201 {
+		t.Fatalf("same-origin POST /api/orders: %d", status)
+	}
+
+	// 4. A form post from another origin is refused, although the cookie went along.
+	navigate("evil page", evilURL)
+	if code := submit("cross-origin form post", chromedp.Click("#go", chromedp.ByID)); code != 403 {
+		t.Fatalf("cross-origin form post: status %d, want 403", code)
+	}
+	if got := bodyText("cross-origin response"); !strings.Contains(got, "cross-origin request refused") {
+		t.Fatalf("cross-origin form post answered %q", got)
+	}
+
+	// 5. Refresh rotates the refresh token.
+	navigate("app", base+"/app")
+	if code := submit("refresh", chromedp.Click("#refresh", chromedp.ByID)); code != 200 {
+		t.Fatalf("refresh: landed on status %d", code)
+	}
+	afterRefresh := cookies("cookies after refresh")
+	rotated, liveAccess := afterRefresh["__Secure-refresh_token"], afterRefresh["__Host-access_token"]
+	if rotated == nil || rotated.Value == refresh.Value || liveAccess == nil {
+		t.Fatal("refresh did not rotate the refresh cookie")
+	}
+	restore := func(step string, c *network.Cookie) {
+		t.Helper()
+		run(step, chromedp.ActionFunc(func(ctx context.Context) error {
+			return network.SetCookie(c.Name, c.Value).WithURL(base+c.Path).WithPath(c.Path).
+				WithSecure(true).WithHTTPOnly(true).WithSameSite(c.SameSite).Do(ctx)
+		}))
+	}
+
+	// 6. Re-using the spent refresh token kills the whole session.
+	restore("replay the old refresh token", refresh)
+	navigate("app before replay", base+"/app")
+	if code := submit("refresh with the old token", chromedp.Click("#refresh", chromedp.ByID)); code != 401 {
+		t.Fatalf("replayed refresh token: status %d, want 401", code)
+	}
+	if got := bodyText("replayed refresh"); !strings.Contains(got, "invalid_grant") {
+		t.Fatalf("replayed refresh token answered %q", got)
+	}
+	if code := navigate("app after replay", base+"/app"); code != 401 {
+		t.Fatalf("protected page after refresh-token reuse: %d, want 401", code)
+	}
+	// The family is dead: its live tokens, put back, no longer work either.
+	restore("put back the live access token", liveAccess)
+	if code := navigate("app with the family's access token", base+"/app"); code != 401 {
+		t.Fatalf("access token of the revoked family: %d, want 401", code)
+	}
+	restore("put back the live refresh token", rotated)
+	navigate("login page", base+"/")
+	run("refresh with the family's live token", chromedp.Evaluate(`fetch("/auth/refresh", {method: "POST"}).then(r => r.status)`, &status, awaitPromise))
+	if status != 401 {
+		t.Fatalf("live refresh token of the revoked family: %d, want 401", status)
+	}
+
+	// 7. Log in again, log out: the protected page is 401.
+	logIn("log in again")
+	if code := submit("log out", chromedp.Click("#logout", chromedp.ByID)); code != 200 {
+		t.Fatalf("log out: landed on status %d", code)
+	}
+	if code := navigate("app after logout", base+"/app"); code != 401 {
+		t.Fatalf("protected page after logout: %d, want 401", code)
+	}
+	if left := cookies("cookies after logout"); len(left) != 0 {
+		t.Fatalf("cookies left after logout: %v", left)
+	}
+}
+
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }

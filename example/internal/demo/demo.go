@@ -1,0 +1,213 @@
+// Package demo is the demo behind `go run ./example`: an issuer and an API
+// and page protected by jwtguard, on one loopback listener.
+package demo
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/issuer"
+)
+
+// The demo user.
+const (
+	User        = "alice"
+	Password    = "wonderland"
+	APIAudience = "demo-api"
+)
+
+// Run serves the demo on ln until ctx ends.
+func Run(ctx context.Context, ln net.Listener, out io.Writer) error {
+	app, err := New(ctx, "http://"+ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	fmt.Fprintf(out, `jwtguard demo listening on %[1]s
+
+In a browser: open %[1]s/ and log in as %[2]s / %[3]s.
+
+With curl:
+  # no token: 401 with a WWW-Authenticate challenge
+  curl -i %[1]s/api/me
+
+  # get an access token for the demo user
+  TOKEN=$(curl -s -d username=%[2]s -d password=%[3]s %[1]s/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+  # with the token: 200 and the verified claims
+  curl -i -H "Authorization: Bearer $TOKEN" %[1]s/api/me
+
+  # a route that needs the orders:read scope
+  curl -i -H "Authorization: Bearer $TOKEN" %[1]s/api/orders
+
+  # key cache status, for health probes
+  curl -s %[1]s/healthz
+
+Press Ctrl+C to stop.
+`, "http://"+ln.Addr().String(), User, Password)
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// New builds the demo's handler for a server reachable at base.
+func New(ctx context.Context, base string) (http.Handler, error) {
+	iss, err := issuer.New(base, issuer.WithAudience(APIAudience), issuer.WithAccessTokenTTL(5*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := issuer.NewSessions(iss, issuer.WithPages("/app", "/"))
+	if err != nil {
+		return nil, err
+	}
+	common := []jwtguard.Option{
+		jwtguard.WithJWKS(base + "/.well-known/jwks.json"),
+		jwtguard.WithIssuer(base),
+		jwtguard.WithAudience(APIAudience),
+		jwtguard.WithRequiredType("at+jwt"),
+		jwtguard.WithValidator(sessions.Validator()), // logout and refresh-token theft revoke at once
+	}
+	// The API takes a bearer token or the session cookie; the page only the cookie.
+	api, err := jwtguard.New(ctx, append(common, jwtguard.WithTokenSources(
+		jwtguard.FromAuthorizationHeader(), sessions.AccessCookie().Source()))...)
+	if err != nil {
+		return nil, err
+	}
+	page, err := jwtguard.New(ctx, append(common, jwtguard.WithTokenSources(sessions.AccessCookie().Source()))...)
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
+	mux.HandleFunc("POST /token", tokenHandler(iss))
+	mux.Handle("/auth/login", sessions.LoginHandler(checkPassword))
+	mux.Handle("/auth/refresh", sessions.RefreshHandler())
+	mux.Handle("/auth/logout", sessions.LogoutHandler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { render(w, loginPage, nil) })
+	mux.Handle("GET /app", page.Handler(http.HandlerFunc(appPage)))
+	mux.Handle("GET /api/me", api.Handler(http.HandlerFunc(me)))
+	mux.Handle("GET /api/orders", api.Handler(api.RequireScopes("orders:read")(http.HandlerFunc(orders))))
+	mux.Handle("POST /api/orders", api.Handler(api.RequireScopes("orders:write")(http.HandlerFunc(createOrder))))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !api.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(api.Status())
+	})
+	return mux, nil
+}
+
+// checkPassword is a stand-in for a real user store: one demo user, its
+// password compared in constant time.
+func checkPassword(r *http.Request) (string, map[string]any, error) {
+	user, pass := r.PostFormValue("username"), r.PostFormValue("password")
+	if subtle.ConstantTimeCompare([]byte(user), []byte(User)) != 1 ||
+		subtle.ConstantTimeCompare([]byte(pass), []byte(Password)) != 1 {
+		return "", nil, issuer.ErrInvalidCredentials
+	}
+	return user, map[string]any{"scope": "orders:read orders:write profile", "name": "Alice Liddell"}, nil
+}
+
+// tokenHandler hands out a bearer token for the curl walk-through.
+func tokenHandler(iss *issuer.Issuer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		user, claims, err := checkPassword(r)
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+			return
+		}
+		token, exp, err := iss.Issue(user, claims)
+		if err != nil {
+			http.Error(w, "cannot issue token", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"access_token": token,
+			"token_type":   "Bearer",
+			"expires_in":   int(time.Until(exp).Seconds()),
+		})
+	}
+}
+
+func me(w http.ResponseWriter, r *http.Request) {
+	claims, _ := jwtguard.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(claims.JSON())
+}
+
+func orders(w http.ResponseWriter, r *http.Request) {
+	claims, _ := jwtguard.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"owner": claims.Subject(), "orders": []string{"#1001", "#1002"}})
+}
+
+func createOrder(w http.ResponseWriter, r *http.Request) {
+	claims, _ := jwtguard.ClaimsFromContext(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"owner": claims.Subject(), "order": "#1003"})
+}
+
+func appPage(w http.ResponseWriter, r *http.Request) {
+	claims, _ := jwtguard.ClaimsFromContext(r.Context())
+	var pretty map[string]any
+	_ = claims.Decode(&pretty)
+	b, _ := json.MarshalIndent(pretty, "", "  ")
+	render(w, appTemplate, map[string]any{"Subject": claims.Subject(), "Expires": claims.ExpiresAt().Format(time.RFC3339), "Claims": string(b)})
+}
+
+func render(w http.ResponseWriter, t *template.Template, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	_ = t.Execute(w, data)
+}
+
+const style = `<style>body{font:16px system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}
+input,button{font:inherit;padding:.3rem .6rem;margin:.2rem 0}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>`
+
+var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>jwtguard demo: log in</title>` + style + `</head><body>
+<h1>jwtguard demo</h1>
+<p>Log in as <code>alice</code> / <code>wonderland</code>. The access token goes into an HttpOnly,
+Secure, SameSite cookie that page scripts cannot read; the refresh token into another, sent only to
+<code>/auth/refresh</code>.</p>
+<form id="login" method="post" action="/auth/login">
+<label>User <input name="username" id="username" autocomplete="username"></label><br>
+<label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label><br>
+<button type="submit" id="submit">Log in</button>
+</form>
+<p><a href="/app">Protected page</a> · <a href="/api/me">/api/me</a> · <a href="/healthz">/healthz</a></p>
+</body></html>`))
+
+var appTemplate = template.Must(template.New("app").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>jwtguard demo: protected</title>` + style + `</head><body>
+<h1 id="hello">Hello {{.Subject}}</h1>
+<p>Your access token expires at {{.Expires}}. Its verified claims:</p>
+<pre id="claims">{{.Claims}}</pre>
+<form method="post" action="/auth/refresh"><button id="refresh">Refresh the session</button></form>
+<form method="post" action="/auth/logout"><button id="logout">Log out</button></form>
+</body></html>`))
