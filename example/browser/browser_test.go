@@ -201,7 +201,7 @@ func TestBrowserSession(t *testing.T) {
 	restore := func(step string, c *network.Cookie) {
 		t.Helper()
 		run(step, chromedp.ActionFunc(func(ctx context.Context) error {
-			return network.SetCookie(c.Name, c.Value).WithURL(base+c.Path).WithPath(c.Path).
+			return network.SetCookie(c.Name, c.Value).WithURL(base + c.Path).WithPath(c.Path).
 				WithSecure(true).WithHTTPOnly(true).WithSameSite(c.SameSite).Do(ctx)
 		}))
 	}
