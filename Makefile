@@ -34,6 +34,9 @@ fuzz:
 bench:
 	cd bench && ./run.sh
 
-## deps: what the browser tests need (Debian): headless Chromium
+## deps: what the browser and interop tests need (Debian, as root): headless Chromium, Node.js
+## packages for the interop fixtures (npm ci, from the lock file)
 deps:
 	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	command -v npm >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
+	cd testdata/interop && npm ci --no-audit --no-fund
