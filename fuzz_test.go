@@ -1,17 +1,22 @@
 package jwtguard
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
@@ -55,40 +60,67 @@ func FuzzChallenge(f *testing.F) {
 }
 
 func FuzzVerify(f *testing.F) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		f.Fatal(err)
 	}
+	ec256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ec384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	signers := []struct {
+		kid, alg string
+		key      crypto.Signer
+	}{{"rsa", "RS256", rsaKey}, {"rsa", "PS256", rsaKey}, {"ec256", "ES256", ec256}, {"ec384", "ES384", ec384}, {"ed", "EdDSA", edKey}}
+	set := jwk.NewSet()
+	for _, s := range signers[1:] {
+		k, err := jwk.Import(s.key.Public())
+		if err != nil {
+			f.Fatal(err)
+		}
+		_ = k.Set(jwk.KeyIDKey, s.kid)
+		_ = set.AddKey(k)
+	}
+	doc, _ := json.Marshal(set)
+
 	enc := base64.RawURLEncoding.EncodeToString
 	now := time.Unix(1_800_000_000, 0)
-	sign := func(header, payload string) string {
+	sign := func(alg string, key crypto.Signer, header, payload string) string {
 		in := enc([]byte(header)) + "." + enc([]byte(payload))
-		sig, err := jwsbb.Sign(key, "ES256", []byte(in), nil)
+		sig, err := jwsbb.Sign(key, alg, []byte(in), nil)
 		if err != nil {
 			f.Fatal(err)
 		}
 		return in + "." + enc(sig)
 	}
-	valid := sign(`{"alg":"ES256","kid":"k"}`, `{"iss":"i","aud":"a","exp":1800000100}`)
-	f.Add(valid)
-	f.Add(sign(`{"alg":"ES256","kid":"k","crit":["b64"],"b64":false}`, `{"iss":"i","aud":"a","exp":1800000100}`))
-	f.Add(sign(`{"alg":"ES256"}`, `{"iss":"i","aud":["a",1],"exp":1e400}`))
-	f.Add(sign(`{"alg":"ES256","kid":"k"}`, `{"iss":"i","aud":"a","exp":-1,"nbf":"x"}`))
+	claims := `{"iss":"i","aud":"a","exp":1800000100}`
+	var valid []string
+	for _, s := range signers {
+		tok := sign(s.alg, s.key, `{"alg":"`+s.alg+`","kid":"`+s.kid+`"}`, claims)
+		valid = append(valid, tok)
+		f.Add(tok)
+		f.Add(sign(s.alg, s.key, `{"alg":"`+s.alg+`"}`, claims)) // no kid
+	}
+	f.Add(sign("ES256", ec256, `{"alg":"ES256","kid":"ec256","crit":["b64"],"b64":false}`, claims))
+	f.Add(sign("ES256", ec256, `{"alg":"ES256"}`, `{"iss":"i","aud":["a",1],"exp":1e400}`))
+	f.Add(sign("ES256", ec256, `{"alg":"ES256","kid":"ec256"}`, `{"iss":"i","aud":"a","exp":-1,"nbf":"x"}`))
+	f.Add(sign("RS256", rsaKey, `{"alg":"ES256","kid":"ec256"}`, claims)) // alg/key mismatch
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Add(strings.Repeat("a", 9000))
 	f.Add("..")
-	g, err := New(f.Context(), WithPublicKey("k", &key.PublicKey), WithIssuer("i"), WithAudience("a"),
+	g, err := New(f.Context(), WithJWKSet(doc), WithIssuer("i"), WithAudience("a"),
 		WithClock(func() time.Time { return now }))
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := g.Verify(f.Context(), valid); err != nil {
-		f.Fatalf("seed token: %v", err)
+	for _, tok := range valid {
+		if _, err := g.Verify(f.Context(), tok); err != nil {
+			f.Fatalf("seed token: %v", err)
+		}
 	}
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := g.Verify(t.Context(), token)
 		if err == nil {
-			if c == nil || c.Issuer() != "i" || c.ExpiresAt().IsZero() {
+			if c == nil || c.Issuer() != "i" || c.ExpiresAt().IsZero() || !slices.Contains(c.Audience(), "a") {
 				t.Fatalf("accepted %q with claims %+v", token, c)
 			}
 			return
