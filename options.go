@@ -37,7 +37,6 @@ type config struct {
 	noIssuerCheck    bool
 	resolver         IssuerResolver
 	maxDynamic       int
-	crossOrigin      *http.CrossOriginProtection
 	noCrossOrigin    bool
 	trustedOrigins   []string
 	verifiedCacheMax int

@@ -104,10 +104,10 @@ func write(w io.Writer, samples map[[2]string][]sample, order [][2]string) {
 		}
 	}
 	type goal struct {
-		alg                          string
-		hitVsPeer, missVsFloor, miss float64
-		fastestPeer                  string
-		missAheadOfPeers             bool
+		alg                    string
+		hitVsPeer, missVsFloor float64
+		fastestPeer            string
+		missAheadOfPeers       bool
 	}
 	var goals []goal
 	for _, alg := range algs {
