@@ -38,6 +38,7 @@ type Guard struct {
 	crossOrigin   *http.CrossOriginProtection
 	cache         *tokenCache
 	dynamic       *dynamicIssuers // from WithIssuerResolver
+	stop          context.CancelFunc
 }
 
 // policy is the validation policy of one trust anchor.
@@ -119,6 +120,8 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 			g.policies[iss] = p
 		}
 	}
+	// A failed New must not leave refresh loops behind.
+	ctx, g.stop = context.WithCancel(ctx)
 	if c.resolver != nil {
 		g.dynamic = newDynamicIssuers(ctx, &c, g.now, g.log)
 	}
@@ -129,6 +132,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	if c.waitForKeys {
 		for _, r := range g.remotes {
 			if err := r.fetchShared(ctx, true); err != nil {
+				g.stop()
 				return nil, fmt.Errorf("%w: keys not loaded from %s: %v", ErrConfig, r.name(), r.lastError())
 			}
 		}
