@@ -1,0 +1,115 @@
+package jwtguard_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
+)
+
+// clock is a settable time source for the guard.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestCachedTokenStillExpires: a cache hit re-checks exp and nbf with the
+// guard's clock and leeway; an entry never outlives its token.
+func TestCachedTokenStillExpires(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	clk := &clock{t: time.Now()}
+	iss.SetClock(clk.now)
+	g := newGuard(t, iss, jwtguard.WithClock(clk.now), jwtguard.WithLeeway(10*time.Second))
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clk.now().Add(time.Minute).Unix(), "nbf": clk.now().Add(-time.Second).Unix()})
+	for range 3 {
+		if _, err := g.Verify(t.Context(), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Status(); st.CacheHits < 2 || st.CacheSize != 1 {
+		t.Fatalf("cache status %+v, want hits", st)
+	}
+	clk.add(time.Minute + 9*time.Second) // within leeway
+	if _, err := g.Verify(t.Context(), token); err != nil {
+		t.Fatalf("within leeway: %v", err)
+	}
+	clk.add(2 * time.Second)
+	if _, err := g.Verify(t.Context(), token); !errors.Is(err, jwtguard.ErrExpired) {
+		t.Fatalf("expired cached token: %v, want ErrExpired", err)
+	}
+
+	future := iss.Sign(jwtguardtest.Claims{"aud": audience, "nbf": clk.now().Add(time.Hour).Unix()})
+	for range 2 {
+		if _, err := g.Verify(t.Context(), future); !errors.Is(err, jwtguard.ErrNotYetValid) {
+			t.Fatalf("not yet valid: %v", err)
+		}
+	}
+}
+
+// TestCacheOnlySuccessesAndBounded: failures are never cached, tokens over
+// 4 KiB are never cached, and the cache never holds more than its size.
+func TestCacheOnlySuccessesAndBounded(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "EdDSA")
+	g := newGuard(t, iss, jwtguard.WithVerifiedTokenCache(64))
+	bad := iss.Sign(jwtguardtest.Claims{"aud": "other"})
+	for range 3 {
+		_, _ = g.Verify(t.Context(), bad)
+	}
+	if st := g.Status(); st.CacheSize != 0 {
+		t.Fatalf("a refused token was cached: %+v", st)
+	}
+	big := iss.Sign(jwtguardtest.Claims{"aud": audience, "pad": fmt.Sprintf("%05000d", 0)})
+	if _, err := g.Verify(t.Context(), big); err != nil {
+		t.Fatal(err)
+	}
+	if st := g.Status(); st.CacheSize != 0 {
+		t.Fatalf("a token over 4 KiB was cached: %+v", st)
+	}
+	for i := range 500 {
+		if _, err := g.Verify(t.Context(), iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Status(); st.CacheSize > 64 || st.CacheSize == 0 {
+		t.Fatalf("cache holds %d entries, bound 64", st.CacheSize)
+	}
+}
+
+// TestCacheConcurrent hammers one guard with hits and misses under -race.
+func TestCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	g := newGuard(t, iss, jwtguard.WithVerifiedTokenCache(128))
+	tokens := make([]string, 32)
+	for i := range tokens {
+		tokens[i] = iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i})
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				if _, err := g.Verify(t.Context(), tokens[(w*7+i)%len(tokens)]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st := g.Status(); st.CacheHits == 0 {
+		t.Fatalf("no cache hits: %+v", st)
+	}
+}
