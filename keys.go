@@ -276,6 +276,9 @@ func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, e
 			break
 		}
 		k, err := parseJWK(raw, allowSecret)
+		if errors.Is(err, errNotForSignatures) {
+			continue // encryption keys are normal in an IdP's set (Keycloak, Entra): not a problem
+		}
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("key %d: %v", i, err))
 			continue
@@ -336,6 +339,9 @@ func duplicate(keys []*verifyKey, k *verifyKey) bool {
 	return false
 }
 
+// errNotForSignatures marks a key whose use or key_ops excludes verifying.
+var errNotForSignatures = errors.New(`key not for signatures ("use" or "key_ops")`)
+
 func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
 	var hdr struct {
 		Kty    string   `json:"kty"`
@@ -348,10 +354,10 @@ func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
 		return nil, errors.New("malformed JWK")
 	}
 	if hdr.Use != nil && *hdr.Use != "sig" {
-		return nil, fmt.Errorf("use %q is not sig", *hdr.Use)
+		return nil, errNotForSignatures
 	}
 	if hdr.KeyOps != nil && !slices.Contains(hdr.KeyOps, "verify") {
-		return nil, errors.New(`key_ops lacks "verify"`)
+		return nil, errNotForSignatures
 	}
 	if hdr.Kty == "oct" && !allowSecret {
 		return nil, errors.New("symmetric key in a public key set")

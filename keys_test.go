@@ -59,8 +59,8 @@ func TestParseJWKSetTolerance(t *testing.T) {
 	}{
 		{"one good", `{"keys":[` + good + `]}`, []string{"good"}, 0, false},
 		{"bad key skipped", `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","kid":"tiny"},` + good + `]}`, []string{"good"}, 1, false},
-		{"enc key skipped", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"e","use":"enc"},` + good + `]}`, []string{"good"}, 1, false},
-		{"key_ops without verify skipped", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"e","key_ops":["encrypt"]},` + good + `]}`, []string{"good"}, 1, false},
+		{"enc key ignored quietly", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"e","use":"enc"},` + good + `]}`, []string{"good"}, 0, false},
+		{"key_ops without verify ignored quietly", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"e","key_ops":["encrypt"]},` + good + `]}`, []string{"good"}, 0, false},
 		{"alg conflicts with kty", `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"c","alg":"RS256"},` + good + `]}`, []string{"good"}, 1, false},
 		{"secret in public set skipped", `{"keys":[{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","kid":"s"},` + good + `]}`, []string{"good"}, 1, false},
 		{"duplicate kid: neither used", `{"keys":[` + good + `,` + good + `]}`, nil, 2, false},
