@@ -14,7 +14,8 @@ import (
 // jwx) rather than encoding/json: it reads the few fields we need without
 // reflection, which matters on the per-request path. The input is first
 // validated against the JSON grammar and as UTF-8, and duplicate member
-// names are refused, so no other JSON parser can read the token differently.
+// names (also those equal but for case) are refused, so no other JSON
+// parser can read the token differently.
 
 var jsonParsers fastjson.ParserPool
 
@@ -42,8 +43,10 @@ func visitObject(b []byte, visit func(key string, v *fastjson.Value) bool) bool 
 			return
 		}
 		key := string(k)
+		// Names equal but for case count as duplicates too: encoding/json,
+		// which decodes custom claims, matches field names without case.
 		for _, s := range seen[:n] {
-			if s == key {
+			if strings.EqualFold(s, key) {
 				ok = false
 				return
 			}
@@ -52,14 +55,15 @@ func visitObject(b []byte, visit func(key string, v *fastjson.Value) bool) bool 
 			seen[n] = key
 			n++
 		} else {
+			folded := strings.ToLower(key)
 			if more == nil {
 				more = make(map[string]struct{})
 			}
-			if _, dup := more[key]; dup {
+			if _, dup := more[folded]; dup {
 				ok = false
 				return
 			}
-			more[key] = struct{}{}
+			more[folded] = struct{}{}
 		}
 		ok = visit(key, v)
 	})

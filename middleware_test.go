@@ -129,6 +129,7 @@ func TestGuardPerAlgorithm(t *testing.T) {
 				{"malformed header JSON", bearer(b64(`{"alg":`) + ".e30.c2ln"), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
 				{"malformed payload JSON", bearer(b64(`{"alg":"`+alg+`"}`) + "." + b64(`{"sub":`) + ".c2ln"), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
 				{"duplicate claim", bearer(iss.SignRaw(nil, []byte(`{"iss":"https://evil.example","iss":"`+iss.URL+`","aud":"`+audience+`","exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`}`))), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
+				{"claim names equal but for case", bearer(iss.SignRaw(nil, []byte(`{"iss":"`+iss.URL+`","aud":"`+audience+`","exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`,"role":"user","Role":"admin"}`))), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
 				{"duplicate header", bearer(b64(`{"alg":"none","alg":"`+alg+`"}`) + ".e30.c2ln"), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
 				{"invalid UTF-8 in claims", bearer(iss.SignRaw(nil, []byte("{\"iss\":\""+iss.URL+"\",\"sub\":\"\xff\",\"aud\":\""+audience+"\",\"exp\":9999999999}"))), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
 				{"payload not an object", bearer(iss.SignRaw(nil, []byte(`"foo"`))), 401, jwtguard.ErrMalformedToken, `error="invalid_token"`},
