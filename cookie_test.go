@@ -21,7 +21,7 @@ func TestTokenCookieAttributes(t *testing.T) {
 		absent []string
 	}{
 		{"defaults", jwtguard.NewTokenCookie("at"),
-			[]string{"__Host-at=tok", "Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=300"}, []string{"Domain", "Expires=Thu, 01 Jan 1970"}},
+			[]string{"__Host-at=tok", "Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age="}, []string{"Domain", "Expires=Thu, 01 Jan 1970"}},
 		{"strict", jwtguard.NewTokenCookie("at", jwtguard.WithSameSiteStrict()),
 			[]string{"__Host-at=", "SameSite=Strict", "HttpOnly", "Secure"}, nil},
 		{"scoped path", jwtguard.NewTokenCookie("rt", jwtguard.WithCookiePath("/auth/refresh")),
@@ -35,6 +35,9 @@ func TestTokenCookieAttributes(t *testing.T) {
 			w := httptest.NewRecorder()
 			tc.cookie.Set(w, "tok", exp)
 			got := w.Header().Get("Set-Cookie")
+			if c := w.Result().Cookies(); len(c) != 1 || c[0].MaxAge < 290 || c[0].MaxAge > 300 {
+				t.Errorf("Set-Cookie %q: Max-Age should be the token's remaining 300 s", got)
+			}
 			for _, s := range tc.want {
 				if !strings.Contains(got, s) {
 					t.Errorf("Set-Cookie %q lacks %q", got, s)

@@ -274,8 +274,10 @@ func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec Refr
 	if err := s.store.Create(r.Context(), rec); err != nil {
 		return err
 	}
-	s.access.Set(w, token, exp)
-	s.refresh.Set(w, refresh, rec.IdleExpiry)
+	// Cookies count down on the wall clock; the lifetimes come from ours.
+	now := s.now()
+	s.access.Set(w, token, time.Now().Add(exp.Sub(now)))
+	s.refresh.Set(w, refresh, time.Now().Add(rec.IdleExpiry.Sub(now)))
 	return nil
 }
 
