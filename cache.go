@@ -68,11 +68,13 @@ func newTokenCache(entries int) *tokenCache {
 	return c
 }
 
-func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
-	if c == nil || len(token) > maxCachedTokenLength {
-		return nil, false
-	}
-	key := tokenKey(token)
+// cacheable reports whether token may be cached, and so whether its key is
+// worth computing.
+func (c *tokenCache) cacheable(token string) bool {
+	return c != nil && len(token) <= maxCachedTokenLength
+}
+
+func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
 	e := s.m[key]
@@ -86,10 +88,7 @@ func (c *tokenCache) get(token string, now time.Time) (*Claims, bool) {
 	return e.claims, true
 }
 
-func (c *tokenCache) put(token string, claims *Claims, p *policy, epoch uint64) {
-	if c == nil || len(token) > maxCachedTokenLength {
-		return
-	}
+func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) {
 	e := &cacheEntry{
 		claims:    claims,
 		validTill: claims.expiresAt.Add(p.leeway),
@@ -102,7 +101,6 @@ func (c *tokenCache) put(token string, claims *Claims, p *policy, epoch uint64) 
 			e.validFrom = t.Add(-p.leeway)
 		}
 	}
-	key := tokenKey(token)
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.Lock()
 	defer s.mu.Unlock()

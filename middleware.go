@@ -273,11 +273,16 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 		return nil, fail(ErrTokenTooLarge)
 	}
 	now := g.now()
-	if c, ok := g.cache.get(token, now); ok {
-		if err := g.runValidators(ctx, c); err != nil {
-			return nil, err
+	cacheable := g.cache.cacheable(token)
+	var key [32]byte
+	if cacheable {
+		key = tokenKey(token)
+		if c, ok := g.cache.get(key, now); ok {
+			if err := g.runValidators(ctx, c); err != nil {
+				return nil, err
+			}
+			return c, nil
 		}
-		return c, nil
 	}
 	claims, p, epoch, err := g.verify(ctx, token, now)
 	if err != nil {
@@ -286,7 +291,9 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := g.runValidators(ctx, claims); err != nil {
 		return nil, err
 	}
-	g.cache.put(token, claims, p, epoch)
+	if cacheable {
+		g.cache.put(key, claims, p, epoch)
+	}
 	return claims, nil
 }
 
