@@ -33,6 +33,11 @@
 // background, refreshed early for an unknown kid at most once per cooldown,
 // and served stale while the identity provider is down; see [CacheSettings].
 //
-// Framework adapters for gin and echo live in nested modules under adapters/,
-// and the jwtguardtest package provides a fake issuer for tests.
+// Verified tokens are cached (keyed by SHA-256 of the token, re-checked on
+// every hit), so a client reusing its token costs about a microsecond.
+//
+// Framework adapters for gin and echo live in nested modules under adapters/.
+// The issuer package signs access tokens and runs cookie sessions with
+// rotating refresh tokens ([TokenCookie] carries them safely), and the
+// jwtguardtest package provides a fake issuer for tests.
 package jwtguard

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -577,7 +578,8 @@ func TestTrustedIssuers(t *testing.T) {
 		}
 	}
 	for _, bad := range [][]jwtguard.Option{
-		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithLogger(nil))},
+		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y"), jwtguard.WithLogger(slog.Default()))},
+		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y"), jwtguard.WithCredentialsOptional())},
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithAudience("y"))},
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()))}, // no audience anywhere
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y")), jwtguard.WithoutIssuerCheck()},
