@@ -25,6 +25,10 @@ var (
 	ErrUnsupportedAlgorithm = errors.New("jwtguard: algorithm not allowed")
 	// ErrUnsupportedHeader: the token has a crit header, or a typ that was not asked for.
 	ErrUnsupportedHeader = errors.New("jwtguard: unsupported token header")
+	// ErrEncryption: an encrypted token could not be opened with the
+	// configured keys and algorithms, or a plain token came where
+	// encryption is required (see WithDecryptionKey).
+	ErrEncryption = errors.New("jwtguard: token encryption not accepted")
 	// ErrUnknownKey: no trusted key matches the token's kid.
 	ErrUnknownKey = errors.New("jwtguard: unknown signing key")
 	// ErrSignature: the signature does not verify.
@@ -88,6 +92,7 @@ var failures = map[error]failure{
 	ErrTokenTooLarge:        {http.StatusUnauthorized, "invalid_token", "token too large"},
 	ErrUnsupportedAlgorithm: {http.StatusUnauthorized, "invalid_token", "signing algorithm not accepted"},
 	ErrUnsupportedHeader:    {http.StatusUnauthorized, "invalid_token", "token header not accepted"},
+	ErrEncryption:           {http.StatusUnauthorized, "invalid_token", "token encryption not accepted"},
 	ErrUnknownKey:           {http.StatusUnauthorized, "invalid_token", "unknown signing key"},
 	ErrSignature:            {http.StatusUnauthorized, "invalid_token", "invalid signature"},
 	ErrExpired:              {http.StatusUnauthorized, "invalid_token", "token expired"},

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
@@ -216,6 +218,55 @@ func FuzzParseHeader(f *testing.F) {
 		_, crit := std["crit"]
 		if alg != h.Alg || kid != h.Kid || crit != h.Crit {
 			t.Fatalf("readers disagree on %q: %+v vs %v", b, h, std)
+		}
+	})
+}
+
+// FuzzDecrypt feeds arbitrary compact JWEs to a guard with decryption keys:
+// never a panic, only 401 invalid_token.
+func FuzzDecrypt(f *testing.F) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	aesKey := make([]byte, 32)
+	signer, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	enc := base64.RawURLEncoding.EncodeToString
+	in := enc([]byte(`{"alg":"ES256"}`)) + "." + enc([]byte(`{"iss":"i","aud":"a","exp":1800000100}`))
+	sig, _ := jwsbb.Sign(signer, "ES256", []byte(in), nil)
+	inner := in + "." + enc(sig)
+	for _, c := range []struct {
+		alg string
+		key any
+	}{{"RSA-OAEP-256", &rsaKey.PublicKey}, {"A256KW", aesKey}, {"dir", aesKey}} {
+		h := jwe.NewHeaders()
+		_ = h.Set("cty", "JWT")
+		keyAlg, _ := jwa.LookupKeyEncryptionAlgorithm(c.alg)
+		out, err := jwe.Encrypt([]byte(inner), jwe.WithKey(keyAlg, c.key), jwe.WithContentEncryption(jwa.A256GCM()), jwe.WithProtectedHeaders(h))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(out))
+	}
+	f.Add(enc([]byte(`{"alg":"PBES2-HS256+A128KW","enc":"A128GCM","p2c":100000000,"cty":"JWT"}`)) + ".AAAA.AAAA.AAAA.AAAA")
+	f.Add(enc([]byte(`{"alg":"dir","enc":"A256GCM","zip":"DEF","cty":"JWT"}`)) + "..AAAA.AAAA.AAAA")
+	g, err := New(f.Context(), WithPublicKey("", &signer.PublicKey), WithIssuer("i"), WithAudience("a"),
+		WithDecryptionKey("", "", rsaKey), WithDecryptionKey("", "A256KW", aesKey), WithDecryptionKey("", "A256GCM", aesKey),
+		WithClock(func() time.Time { return time.Unix(1_800_000_000, 0) }))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := g.Verify(t.Context(), token)
+		if err == nil {
+			if c.Issuer() != "i" {
+				t.Fatalf("accepted %q", token)
+			}
+			return
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+			t.Fatalf("error %v for %q", err, token)
 		}
 	})
 }

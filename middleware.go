@@ -39,6 +39,8 @@ type Guard struct {
 	cache         *tokenCache
 	dynamic       *dynamicIssuers // from WithIssuerResolver
 	stop          context.CancelFunc
+	decryptKeys   []*decryptKey
+	allowPlain    bool
 }
 
 // policy is the validation policy of one trust anchor.
@@ -79,6 +81,8 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		log:           c.logger,
 		errorHandler:  c.errorHandler,
 		validators:    c.validators,
+		decryptKeys:   c.decryptKeys,
+		allowPlain:    c.allowPlain,
 	}
 	if len(g.sources) == 0 {
 		g.sources = []TokenSource{FromAuthorizationHeader()}
@@ -298,6 +302,18 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 }
 
 func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Claims, _ *policy, epoch uint64, _ error) {
+	if strings.Count(token, ".") == 4 { // compact JWE
+		if len(g.decryptKeys) == 0 {
+			return nil, nil, 0, fail(ErrMalformedToken)
+		}
+		inner, err := decryptJWE(token, g.decryptKeys, true)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		token = string(inner)
+	} else if len(g.decryptKeys) > 0 && !g.allowPlain {
+		return nil, nil, 0, fail(ErrEncryption)
+	}
 	t, err := parseCompact(token)
 	if err != nil {
 		return nil, nil, 0, fail(ErrMalformedToken)

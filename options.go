@@ -40,6 +40,8 @@ type config struct {
 	noCrossOrigin    bool
 	trustedOrigins   []string
 	verifiedCacheMax int
+	decryptKeys      []*decryptKey
+	allowPlain       bool
 }
 
 // issuerConfig is the policy of one trust anchor.
@@ -377,4 +379,32 @@ func WithVerifiedTokenCache(entries int) Option {
 // WithoutVerifiedTokenCache verifies every token's signature on every request.
 func WithoutVerifiedTokenCache() Option {
 	return func(c *config) error { c.verifiedCacheMax = -1; return nil }
+}
+
+// WithDecryptionKey accepts encrypted tokens (compact JWE, RFC 7516) that
+// carry a signed JWT (cty "JWT", RFC 7519 §5.2), opened with key: an
+// *rsa.PrivateKey (RSA-OAEP, -256, -384, -512), an *ecdsa.PrivateKey
+// (ECDH-ES, ECDH-ES+A128/192/256KW), or a []byte AES key (A128/192/256KW,
+// A128/192/256GCMKW). alg pins one key-management algorithm; "" allows every
+// one that fits the key. For direct encryption pass the content encryption
+// as alg ("A256GCM") and the key as []byte. RSA1_5, PBES2 and compressed
+// tokens are always refused. The inner token is then verified as usual.
+// Once a decryption key is set, plain signed tokens are refused unless
+// InsecureAllowUnencryptedTokens is also given. Default: no encryption.
+func WithDecryptionKey(kid, alg string, key any) Option {
+	return func(c *config) error {
+		k, err := newDecryptKey(kid, alg, key)
+		if err != nil {
+			return err
+		}
+		c.decryptKeys = append(c.decryptKeys, k)
+		return nil
+	}
+}
+
+// InsecureAllowUnencryptedTokens accepts plain signed tokens as well as
+// encrypted ones when WithDecryptionKey is set, giving up the
+// confidentiality that encryption was asked for. For migrations.
+func InsecureAllowUnencryptedTokens() Option {
+	return func(c *config) error { c.allowPlain = true; return nil }
 }

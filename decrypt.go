@@ -1,0 +1,171 @@
+package jwtguard
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
+	"github.com/valyala/fastjson"
+)
+
+// Encrypted tokens (JWE, RFC 7516) carrying a signed JWT (RFC 7519 §5.2).
+// Only key-management algorithms without known pitfalls are accepted:
+// RSA1_5 is refused (Bleichenbacher padding oracles) and PBES2 is refused
+// (its iteration count is a denial-of-service knob in the attacker's hand);
+// compressed ("zip") content is refused (decompression bombs).
+
+// keyManagement maps each accepted "alg" to the private key it needs.
+var keyManagement = map[string]func(key any) bool{
+	"RSA-OAEP":       isRSAPrivate,
+	"RSA-OAEP-256":   isRSAPrivate,
+	"RSA-OAEP-384":   isRSAPrivate,
+	"RSA-OAEP-512":   isRSAPrivate,
+	"ECDH-ES":        isECPrivate,
+	"ECDH-ES+A128KW": isECPrivate,
+	"ECDH-ES+A192KW": isECPrivate,
+	"ECDH-ES+A256KW": isECPrivate,
+	"A128KW":         isAESKey(16),
+	"A192KW":         isAESKey(24),
+	"A256KW":         isAESKey(32),
+	"A128GCMKW":      isAESKey(16),
+	"A192GCMKW":      isAESKey(24),
+	"A256GCMKW":      isAESKey(32),
+	"dir":            func(key any) bool { _, ok := key.([]byte); return ok },
+}
+
+// contentEncryption lists the accepted "enc" values with their key sizes
+// (for "dir").
+var contentEncryption = map[string]int{
+	"A128GCM": 16, "A192GCM": 24, "A256GCM": 32,
+	"A128CBC-HS256": 32, "A192CBC-HS384": 48, "A256CBC-HS512": 64,
+}
+
+func isRSAPrivate(k any) bool {
+	pk, ok := k.(*rsa.PrivateKey)
+	return ok && pk.N.BitLen() >= minRSABits
+}
+
+func isECPrivate(k any) bool {
+	pk, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return false
+	}
+	switch pk.Curve {
+	case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		return true
+	}
+	return false
+}
+
+func isAESKey(n int) func(any) bool {
+	return func(k any) bool { b, ok := k.([]byte); return ok && len(b) == n }
+}
+
+// decryptKey is one private key for encrypted tokens.
+type decryptKey struct {
+	kid  string
+	algs []string // key-management algorithms it may be used with
+	enc  string   // for "dir" keys: the one content encryption they fit
+	key  any
+}
+
+// newDecryptKey binds a private key to the key-management algorithms that
+// fit it: alg if given, otherwise all of them. A "dir" key is named by its
+// content encryption ("A256GCM").
+func newDecryptKey(kid, alg string, key any) (*decryptKey, error) {
+	if b, ok := key.([]byte); ok {
+		key = append([]byte(nil), b...)
+	}
+	k := &decryptKey{kid: kid, key: key}
+	if size, ok := contentEncryption[alg]; ok { // a direct key, named by its enc
+		if b, isBytes := key.([]byte); !isBytes || len(b) != size {
+			return nil, fmt.Errorf("direct key for %s must be %d bytes", alg, size)
+		}
+		k.algs, k.enc = []string{"dir"}, alg
+		return k, nil
+	}
+	if alg != "" {
+		fits, ok := keyManagement[alg]
+		if !ok {
+			return nil, fmt.Errorf("key management algorithm %q not accepted", alg)
+		}
+		if !fits(key) {
+			return nil, fmt.Errorf("key does not fit %s", alg)
+		}
+		k.algs = []string{alg}
+		return k, nil
+	}
+	for name, fits := range keyManagement {
+		if name != "dir" && fits(key) {
+			k.algs = append(k.algs, name)
+		}
+	}
+	if len(k.algs) == 0 {
+		return nil, fmt.Errorf("unsupported decryption key %T", key)
+	}
+	return k, nil
+}
+
+type jweHeader struct {
+	alg, enc, kid, cty string
+	zip, crit          bool
+}
+
+// decryptJWE opens a compact JWE and returns its plaintext. It checks the
+// protected header against the allow-lists before any cryptography.
+func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 5 || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] == "" {
+		return nil, fail(ErrMalformedToken)
+	}
+	raw, err := b64.DecodeString(parts[0])
+	if err != nil {
+		return nil, fail(ErrMalformedToken)
+	}
+	var h jweHeader
+	ok := visitObject(raw, func(key string, v *fastjson.Value) bool {
+		switch key {
+		case "alg":
+			return jsonString(v, &h.alg)
+		case "enc":
+			return jsonString(v, &h.enc)
+		case "kid":
+			return jsonString(v, &h.kid)
+		case "cty":
+			return jsonString(v, &h.cty)
+		case "zip":
+			h.zip = true
+		case "crit":
+			h.crit = true
+		}
+		return true
+	})
+	if !ok || h.alg == "" || h.enc == "" {
+		return nil, fail(ErrMalformedToken)
+	}
+	if h.zip || h.crit || keyManagement[h.alg] == nil || contentEncryption[h.enc] == 0 {
+		return nil, fail(ErrEncryption)
+	}
+	if requireNested && !strings.EqualFold(h.cty, "JWT") {
+		return nil, fail(ErrEncryption)
+	}
+	alg, _ := jwa.LookupKeyEncryptionAlgorithm(h.alg)
+	tried := 0
+	for _, k := range keys {
+		if !slices.Contains(k.algs, h.alg) || (h.alg == "dir" && k.enc != h.enc) || (h.kid != "" && k.kid != "" && k.kid != h.kid) {
+			continue
+		}
+		if tried++; tried > maxKidlessTries {
+			break
+		}
+		if pt, err := jwe.Decrypt([]byte(token), jwe.WithKey(alg, k.key)); err == nil {
+			return pt, nil
+		}
+	}
+	return nil, fail(ErrEncryption)
+}
