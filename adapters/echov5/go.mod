@@ -4,6 +4,8 @@ go 1.25.0
 
 require github.com/jwtguard/jwtguard v0.0.0
 
+require golang.org/x/crypto v0.55.0 // indirect
+
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/goccy/go-json v0.10.6 // indirect
