@@ -18,17 +18,9 @@ lint:
 		(cd $$m && go vet ./...); \
 	done
 
-## fuzz: a short run of every fuzz target
+## fuzz: a short run of every fuzz target (see .ci/fuzz for how flakes are told from findings)
 fuzz:
-	@set -e; for m in $(MODULES); do \
-		for pkg in $$(cd $$m && go list ./...); do \
-			dir=$$(cd $$m && go list -f '{{.Dir}}' $$pkg); \
-			for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
-				echo "== fuzz $$f ($$pkg, $(FUZZTIME))"; \
-				(cd $$dir && go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) .); \
-			done; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
 ## bench: peer benchmarks, written to BENCHMARKS.md
 bench:
