@@ -194,7 +194,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html 
 <h1>jwtguard demo</h1>
 <p>Log in as <code>alice</code> / <code>wonderland</code>. The access token goes into an HttpOnly,
 Secure, SameSite cookie that page scripts cannot read; the refresh token into another, sent only to
-<code>/auth/refresh</code>.</p>
+the <code>/auth</code> endpoints (refresh and logout).</p>
 <form id="login" method="post" action="/auth/login">
 <label>User <input name="username" id="username" autocomplete="username"></label><br>
 <label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label><br>
