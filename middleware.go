@@ -254,13 +254,17 @@ func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
 	}
 	token, src, err := extractToken(r, g.sources)
 	if err != nil {
-		if errors.Is(err, ErrNoToken) && g.optional {
-			return nil, nil
+		sentinel := ErrInvalidRequest // a custom source's own error text stays private
+		switch {
+		case errors.Is(err, ErrNoToken):
+			if g.optional {
+				return nil, nil
+			}
+			sentinel = ErrNoToken
+		case errors.Is(err, ErrMultipleTokens):
+			sentinel = ErrMultipleTokens
 		}
-		if !errors.Is(err, ErrNoToken) && !errors.Is(err, ErrMultipleTokens) {
-			err = ErrInvalidRequest // a custom source's own error text stays private
-		}
-		return nil, fail(sentinelOf(err))
+		return nil, fail(sentinel)
 	}
 	if src.ambient && g.crossOrigin != nil {
 		if err := g.crossOrigin.Check(r); err != nil {
@@ -461,15 +465,6 @@ func (g *Guard) Status() Status {
 
 func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
-}
-
-func sentinelOf(err error) error {
-	for s := range failures {
-		if errors.Is(err, s) {
-			return s
-		}
-	}
-	return ErrInvalidRequest
 }
 
 // setupCrossOrigin prepares the CSRF check applied to cookie-borne tokens.
