@@ -210,19 +210,27 @@ func safeClient(c *http.Client) *http.Client {
 // refreshing is the background loop's job. Before the first load it waits
 // for one fetch (bounded by FetchTimeout).
 func (j *remoteJWKS) keys(ctx context.Context) (*keySet, error) {
-	if st := j.state.Load(); st != nil {
-		if j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
-			return st.set, nil
-		}
+	if st := j.usableState(); st != nil {
+		return st.set, nil
 	}
 	// Never loaded, or past the stale window: try a fetch, within backoff.
 	if err := j.fetchShared(ctx, false); err != nil {
 		return nil, err
 	}
-	if st := j.state.Load(); st != nil && j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
+	if st := j.usableState(); st != nil {
 		return st.set, nil
 	}
 	return nil, j.unavailable()
+}
+
+// usableState returns the loaded keys unless there are none or they are
+// past their stale window.
+func (j *remoteJWKS) usableState() *jwksState {
+	st := j.state.Load()
+	if st == nil || !j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
+		return nil
+	}
+	return st
 }
 
 // refresh fetches for an unknown kid, at most once per cooldown, and
@@ -500,13 +508,9 @@ func (j *remoteJWKS) lastError() error {
 }
 
 func (j *remoteJWKS) epoch() uint64 { return j.keyEpoch.Load() }
-func (j *remoteJWKS) usable() bool  { return j.ready() }
 
-// ready reports whether usable keys are loaded.
-func (j *remoteJWKS) ready() bool {
-	st := j.state.Load()
-	return st != nil && j.now().Before(st.freshTill.Add(j.settings.StaleFor))
-}
+// usable reports whether keys are loaded and within their stale window.
+func (j *remoteJWKS) usable() bool { return j.usableState() != nil }
 
 func (j *remoteJWKS) status() KeySourceStatus {
 	st := j.state.Load()
@@ -529,7 +533,7 @@ func (j *remoteJWKS) status() KeySourceStatus {
 		s.URL = st.url
 		s.KeyIDs = st.set.kids()
 		s.LastSuccess = st.fetchedAt
-		s.Ready = now.Before(st.freshTill.Add(j.settings.StaleFor))
+		s.Ready = j.usableState() != nil
 		s.Stale = !now.Before(st.freshTill)
 		s.SkippedKeys = st.skipped
 	}

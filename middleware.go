@@ -419,7 +419,7 @@ func (g *Guard) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // Ready reports whether every fetched key set has usable keys.
 func (g *Guard) Ready() bool {
 	for _, r := range g.remotes {
-		if !r.ready() {
+		if !r.usable() {
 			return false
 		}
 	}
