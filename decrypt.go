@@ -10,7 +10,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
-	"github.com/valyala/fastjson"
 )
 
 // Encrypted tokens (JWE, RFC 7516) carrying a signed JWT (RFC 7519 §5.2).
@@ -111,11 +110,6 @@ func newDecryptKey(kid, alg string, key any) (*decryptKey, error) {
 	return k, nil
 }
 
-type jweHeader struct {
-	alg, enc, kid, cty string
-	zip, crit          bool
-}
-
 // decryptJWE opens a compact JWE and returns its plaintext. It checks the
 // protected header against the allow-lists before any cryptography.
 func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, error) {
@@ -127,37 +121,20 @@ func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, e
 	if err != nil {
 		return nil, fail(ErrMalformedToken)
 	}
-	var h jweHeader
-	ok := visitObject(raw, func(key string, v *fastjson.Value) bool {
-		switch key {
-		case "alg":
-			return jsonString(v, &h.alg)
-		case "enc":
-			return jsonString(v, &h.enc)
-		case "kid":
-			return jsonString(v, &h.kid)
-		case "cty":
-			return jsonString(v, &h.cty)
-		case "zip":
-			h.zip = true
-		case "crit":
-			h.crit = true
-		}
-		return true
-	})
-	if !ok || h.alg == "" || h.enc == "" {
+	var h joseHeader
+	if !parseHeader(raw, &h) || h.Enc == "" {
 		return nil, fail(ErrMalformedToken)
 	}
-	if h.zip || h.crit || keyManagement[h.alg] == nil || contentEncryption[h.enc] == 0 {
+	if h.Zip || h.Crit || keyManagement[h.Alg] == nil || contentEncryption[h.Enc] == 0 {
 		return nil, fail(ErrEncryption)
 	}
-	if requireNested && !strings.EqualFold(h.cty, "JWT") {
+	if requireNested && !strings.EqualFold(h.Cty, "JWT") {
 		return nil, fail(ErrEncryption)
 	}
-	alg, _ := jwa.LookupKeyEncryptionAlgorithm(h.alg)
+	alg, _ := jwa.LookupKeyEncryptionAlgorithm(h.Alg)
 	tried := 0
 	for _, k := range keys {
-		if !slices.Contains(k.algs, h.alg) || (h.alg == "dir" && k.enc != h.enc) || (h.kid != "" && k.kid != "" && k.kid != h.kid) {
+		if !slices.Contains(k.algs, h.Alg) || (h.Alg == "dir" && k.enc != h.Enc) || (h.Kid != "" && k.kid != "" && k.kid != h.Kid) {
 			continue
 		}
 		if tried++; tried > maxKidlessTries {

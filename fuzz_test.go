@@ -219,7 +219,7 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add([]byte(`{"alg":"RS256","alg":"none"}`))
 	f.Add([]byte(`{"alg":"ES256","crit":["b64"],"b64":false}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h tokenHeader
+		var h joseHeader
 		if !parseHeader(b, &h) {
 			return
 		}

@@ -184,7 +184,8 @@ func jsonDate(v *fastjson.Value, dst *time.Time) bool {
 	return true
 }
 
-func parseHeader(b []byte, h *tokenHeader) bool {
+// parseHeader reads a protected header; alg is required.
+func parseHeader(b []byte, h *joseHeader) bool {
 	ok := visitObject(b, func(key string, v *fastjson.Value) bool {
 		switch key {
 		case "alg":
@@ -193,8 +194,14 @@ func parseHeader(b []byte, h *tokenHeader) bool {
 			return jsonString(v, &h.Kid)
 		case "typ":
 			return jsonString(v, &h.Typ)
+		case "enc":
+			return jsonString(v, &h.Enc)
+		case "cty":
+			return jsonString(v, &h.Cty)
 		case "crit":
 			h.Crit = true
+		case "zip":
+			h.Zip = true
 		}
 		return true
 	})

@@ -10,17 +10,18 @@ import (
 
 // parsedToken is a compact JWS split and decoded, not yet verified.
 type parsedToken struct {
-	header       tokenHeader
+	header       joseHeader
 	signingInput string // base64url(header) "." base64url(payload)
 	payload      []byte
 	signature    []byte
 }
 
-type tokenHeader struct {
-	Alg  string
-	Kid  string
-	Typ  string
-	Crit bool // a crit member is present
+// joseHeader is the protected header of a JWS or a JWE: the members either
+// one needs. Enc, Cty and Zip only matter for a JWE.
+type joseHeader struct {
+	Alg, Kid, Typ, Enc, Cty string
+	Crit                    bool // a crit member is present
+	Zip                     bool // a zip member is present
 }
 
 var b64 = base64.RawURLEncoding.Strict()
