@@ -3,27 +3,13 @@ package jwtguard
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 )
 
 func TestROCADetection(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/wycheproof/json_web_key_test.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		TestGroups []struct {
-			Comment string          `json:"comment"`
-			Public  json.RawMessage `json:"public"`
-		} `json:"testGroups"`
-	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
+	file := loadWycheproof(t, "json_web_key_test.json")
 	found := false
 	for _, g := range file.TestGroups {
 		if g.Comment != "jws_rsa_roca_key" {
