@@ -11,28 +11,15 @@ import (
 	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
-// clock is a settable time source for the guard.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestCachedTokenStillExpires: a cache hit re-checks exp and nbf with the
 // guard's clock and leeway; an entry never outlives its token.
 func TestCachedTokenStillExpires(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "ES256")
-	clk := &clock{t: time.Now()}
-	iss.SetClock(clk.now)
-	g := newGuard(t, iss, jwtguard.WithClock(clk.now), jwtguard.WithLeeway(10*time.Second))
-	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clk.now().Add(time.Minute).Unix(), "nbf": clk.now().Add(-time.Second).Unix()})
+	clk := jwtguardtest.NewClock(time.Now())
+	iss.SetClock(clk.Now)
+	g := newGuard(t, iss, jwtguard.WithClock(clk.Now), jwtguard.WithLeeway(10*time.Second))
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clk.Now().Add(time.Minute).Unix(), "nbf": clk.Now().Add(-time.Second).Unix()})
 	for range 3 {
 		if _, err := g.Verify(t.Context(), token); err != nil {
 			t.Fatal(err)
@@ -41,16 +28,16 @@ func TestCachedTokenStillExpires(t *testing.T) {
 	if st := g.Status(); st.CacheHits < 2 || st.CacheSize != 1 {
 		t.Fatalf("cache status %+v, want hits", st)
 	}
-	clk.add(time.Minute + 9*time.Second) // within leeway
+	clk.Add(time.Minute + 9*time.Second) // within leeway
 	if _, err := g.Verify(t.Context(), token); err != nil {
 		t.Fatalf("within leeway: %v", err)
 	}
-	clk.add(2 * time.Second)
+	clk.Add(2 * time.Second)
 	if _, err := g.Verify(t.Context(), token); !errors.Is(err, jwtguard.ErrExpired) {
 		t.Fatalf("expired cached token: %v, want ErrExpired", err)
 	}
 
-	future := iss.Sign(jwtguardtest.Claims{"aud": audience, "nbf": clk.now().Add(time.Hour).Unix()})
+	future := iss.Sign(jwtguardtest.Claims{"aud": audience, "nbf": clk.Now().Add(time.Hour).Unix()})
 	for range 2 {
 		if _, err := g.Verify(t.Context(), future); !errors.Is(err, jwtguard.ErrNotYetValid) {
 			t.Fatalf("not yet valid: %v", err)

@@ -5,28 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/issuer"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
-// fakeClock is a settable clock shared by the issuer, the store and the guard.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now()} }
+func newClock() *jwtguardtest.Clock { return jwtguardtest.NewClock(time.Now()) }
 
 func kids(t *testing.T, iss *issuer.Issuer) []string {
 	t.Helper()
@@ -53,7 +40,7 @@ func kids(t *testing.T, iss *issuer.Issuer) []string {
 	return out
 }
 
-func verifier(t *testing.T, iss *issuer.Issuer, clock *fakeClock) *jwtguard.Guard {
+func verifier(t *testing.T, iss *issuer.Issuer, clock *jwtguardtest.Clock) *jwtguard.Guard {
 	t.Helper()
 	b, err := iss.JWKS()
 	if err != nil {

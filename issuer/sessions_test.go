@@ -13,10 +13,11 @@ import (
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/issuer"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 type sessionApp struct {
-	clock    *fakeClock
+	clock    *jwtguardtest.Clock
 	sessions *issuer.Sessions
 	guard    *jwtguard.Guard
 	mux      *http.ServeMux
