@@ -15,6 +15,7 @@ type Claims struct {
 	issuer    string
 	subject   string
 	id        string
+	sessionID string
 	audience  []string
 	expiresAt time.Time
 	notBefore time.Time
@@ -31,6 +32,10 @@ func (c *Claims) Subject() string { return c.subject }
 
 // ID returns the jti claim.
 func (c *Claims) ID() string { return c.id }
+
+// SessionID returns the sid claim (OpenID Connect's session ID, which
+// package issuer puts in its tokens), read as strictly as the others.
+func (c *Claims) SessionID() string { return c.sessionID }
 
 // Audience returns the aud claim as a list (a single string becomes one element).
 func (c *Claims) Audience() []string { return slices.Clone(c.audience) }

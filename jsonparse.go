@@ -1,174 +1,577 @@
 package jwtguard
 
 import (
+	"errors"
 	"math"
-	"slices"
-	"strings"
+	"strconv"
 	"time"
+	"unicode"
 	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
 )
 
-// Token headers and claims are read with fastjson (already a dependency of
-// jwx) rather than encoding/json: it reads the few fields we need without
-// reflection, which matters on the per-request path. The input is first
-// validated against the JSON grammar and as UTF-8, and duplicate member
-// names (also those equal but for case) are refused, so no other JSON
-// parser can read the token differently.
+// Token headers and claims, and the key sets and discovery documents that
+// servers send, are untrusted JSON. They are read by one strict scanner:
+//
+//   - one pass, so the cost is linear in the input, whatever its shape;
+//   - at most maxJSONDepth nested objects and arrays (real JOSE headers and
+//     claims use two or three levels);
+//   - RFC 8259 exactly: no raw control characters in strings, valid escapes,
+//     valid UTF-8, no lone UTF-16 surrogates, the number grammar, nothing
+//     after the value but white space;
+//   - no member name twice in any object, at any depth, also when the two
+//     differ only by case as encoding/json folds it (simple Unicode
+//     folding, as strings.EqualFold): encoding/json, which decodes custom
+//     claims, would otherwise merge them, and two readers could disagree
+//     about what a token says.
 
-var jsonParsers fastjson.ParserPool
+// maxJSONDepth bounds the nesting of objects and arrays in untrusted JSON.
+const maxJSONDepth = 16
 
-// visitObject calls visit for each member of the JSON object b.
-func visitObject(b []byte, visit func(key string, v *fastjson.Value) bool) bool {
-	if len(b) == 0 || b[0] != '{' || !utf8.Valid(b) || fastjson.ValidateBytes(b) != nil || !pairedSurrogates(b) {
-		return false
-	}
-	p := jsonParsers.Get()
-	defer jsonParsers.Put(p)
-	v, err := p.ParseBytes(b)
-	if err != nil {
-		return false
-	}
-	o, err := v.Object()
-	if err != nil {
-		return false
-	}
-	ok := true
-	var seen [24]string
-	n := 0
-	var more map[string]struct{}
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
-		key := string(k)
-		// Names equal but for case count as duplicates too: encoding/json,
-		// which decodes custom claims, matches field names without case.
-		for _, s := range seen[:n] {
-			if strings.EqualFold(s, key) {
-				ok = false
-				return
-			}
-		}
-		if n < len(seen) {
-			seen[n] = key
-			n++
-		} else {
-			folded := strings.ToLower(key)
-			if more == nil {
-				more = make(map[string]struct{})
-			}
-			if _, dup := more[folded]; dup {
-				ok = false
-				return
-			}
-			more[folded] = struct{}{}
-		}
-		ok = visit(key, v)
-	})
-	return ok
+var (
+	errJSONSyntax    = errors.New("invalid JSON")
+	errJSONDepth     = errors.New("JSON nested deeper than 16 levels")
+	errJSONDuplicate = errors.New("JSON object has a member name twice")
+)
+
+// jsonKind is the type of a JSON value.
+type jsonKind byte
+
+const (
+	jsonNull jsonKind = iota
+	jsonBool
+	jsonNumber
+	jsonString
+	jsonArray
+	jsonObject
+)
+
+// jsonValue is one validated JSON value, as the bytes it spans.
+type jsonValue struct {
+	kind    jsonKind
+	raw     []byte
+	escaped bool // a string with backslash escapes
 }
 
-// pairedSurrogates reports whether every \u escape of a UTF-16 surrogate
-// in grammatical JSON b is half of a proper pair. encoding/json turns a lone
-// one into U+FFFD and fastjson keeps it as text; refusing it leaves no room
-// for the two to read a token differently.
-func pairedSurrogates(b []byte) bool {
-	hex := func(i int) (rune, bool) {
-		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
-			return 0, false
-		}
-		var r rune
-		for _, c := range b[i+2 : i+6] {
-			switch {
-			case '0' <= c && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case 'a' <= c && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case 'A' <= c && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
+type jsonScanner struct {
+	b     []byte
+	i     int
+	depth int
+	err   error
+	// visit receives each member of the top-level object; nil skips them.
+	visit func(name []byte, v jsonValue) bool
+}
+
+// checkJSON validates untrusted JSON whose top level must be an object.
+func checkJSON(b []byte) error {
+	return scanObject(b, nil)
+}
+
+// scanObject validates b, which must hold one JSON object, and calls visit
+// with each of its members in order. It stops at the first error, or with
+// errJSONSyntax when visit returns false. Values are validated before
+// visit sees them; a later error still fails the whole document.
+func scanObject(b []byte, visit func(name []byte, v jsonValue) bool) error {
+	s := jsonScanner{b: b, visit: visit}
+	s.space()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return errJSONSyntax
 	}
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		r, isU := hex(i)
-		if !isU {
-			i++ // an escape of one character, such as \\ or \"
-			continue
-		}
-		switch {
-		case 0xD800 <= r && r <= 0xDBFF:
-			low, ok := hex(i + 6)
-			if !ok || low < 0xDC00 || low > 0xDFFF {
-				return false
-			}
-			i += 11
-		case 0xDC00 <= r && r <= 0xDFFF:
-			return false
+	s.value()
+	if s.err != nil {
+		return s.err
+	}
+	s.space()
+	if s.i != len(b) {
+		return errJSONSyntax
+	}
+	return nil
+}
+
+func (s *jsonScanner) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+	s.i = len(s.b) // stop every loop
+}
+
+func (s *jsonScanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
 		default:
-			i += 5
+			return
 		}
 	}
+}
+
+// value scans one value at s.i (no leading white space).
+func (s *jsonScanner) value() jsonValue {
+	if s.i >= len(s.b) {
+		s.fail(errJSONSyntax)
+		return jsonValue{}
+	}
+	start := s.i
+	switch c := s.b[s.i]; {
+	case c == '{':
+		s.object()
+		return jsonValue{kind: jsonObject, raw: s.b[start:s.i]}
+	case c == '[':
+		s.array()
+		return jsonValue{kind: jsonArray, raw: s.b[start:s.i]}
+	case c == '"':
+		escaped := s.str()
+		return jsonValue{kind: jsonString, raw: s.b[start:s.i], escaped: escaped}
+	case c == '-' || '0' <= c && c <= '9':
+		s.number()
+		return jsonValue{kind: jsonNumber, raw: s.b[start:s.i]}
+	case c == 't':
+		s.literal("true")
+		return jsonValue{kind: jsonBool, raw: s.b[start:s.i]}
+	case c == 'f':
+		s.literal("false")
+		return jsonValue{kind: jsonBool, raw: s.b[start:s.i]}
+	case c == 'n':
+		s.literal("null")
+		return jsonValue{kind: jsonNull, raw: s.b[start:s.i]}
+	}
+	s.fail(errJSONSyntax)
+	return jsonValue{}
+}
+
+func (s *jsonScanner) literal(lit string) {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		s.fail(errJSONSyntax)
+		return
+	}
+	s.i += len(lit)
+}
+
+func (s *jsonScanner) enter() bool {
+	s.depth++
+	if s.depth > maxJSONDepth {
+		s.fail(errJSONDepth)
+		return false
+	}
+	s.i++ // the opening bracket
+	s.space()
 	return true
 }
 
-// jsonString reads a JSON string member; null counts as absent.
-func jsonString(v *fastjson.Value, dst *string) bool {
-	switch v.Type() {
-	case fastjson.TypeNull:
+func (s *jsonScanner) array() {
+	if !s.enter() {
+		return
+	}
+	defer func() { s.depth-- }()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
+		s.i++
+		return
+	}
+	for s.i < len(s.b) {
+		s.value()
+		s.space()
+		if s.i >= len(s.b) {
+			break
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+		case ']':
+			s.i++
+			return
+		default:
+			s.fail(errJSONSyntax)
+		}
+	}
+	s.fail(errJSONSyntax)
+}
+
+func (s *jsonScanner) object() {
+	top := s.depth == 0
+	if !s.enter() {
+		return
+	}
+	defer func() { s.depth-- }()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return
+	}
+	var names memberNames
+	for s.i < len(s.b) {
+		if s.b[s.i] != '"' {
+			break
+		}
+		start := s.i
+		escaped := s.str()
+		if s.err != nil {
+			return
+		}
+		name := s.b[start+1 : s.i-1]
+		if escaped {
+			name = []byte(unescape(name))
+		}
+		if !names.add(name) {
+			s.fail(errJSONDuplicate)
+			return
+		}
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			break
+		}
+		s.i++
+		s.space()
+		v := s.value()
+		if s.err != nil {
+			return
+		}
+		if top && s.visit != nil && !s.visit(name, v) {
+			s.fail(errJSONSyntax)
+			return
+		}
+		s.space()
+		if s.i >= len(s.b) {
+			break
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+			s.space()
+			continue
+		case '}':
+			s.i++
+			return
+		}
+		break
+	}
+	s.fail(errJSONSyntax)
+}
+
+// str scans a string at s.i and reports whether it has escapes.
+func (s *jsonScanner) str() (escaped bool) {
+	b := s.b
+	i := s.i + 1
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			s.i = i + 1
+			return escaped
+		case c < 0x20:
+			s.fail(errJSONSyntax)
+			return false
+		case c == '\\':
+			escaped = true
+			n := escapeLen(b[i:])
+			if n == 0 {
+				s.fail(errJSONSyntax)
+				return false
+			}
+			i += n
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				s.fail(errJSONSyntax)
+				return false
+			}
+			i += n
+		}
+	}
+	s.fail(errJSONSyntax)
+	return false
+}
+
+// escapeLen returns the length of the escape at the start of b, or 0 if it
+// is invalid. A \u escape of a UTF-16 surrogate must be half of a proper
+// pair: encoding/json turns a lone one into U+FFFD, so refusing it leaves
+// no room for two readers to differ.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return 0
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+	default:
+		return 0
+	}
+	r, ok := hex4(b[2:])
+	switch {
+	case !ok:
+		return 0
+	case 0xD800 <= r && r <= 0xDBFF:
+		if len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+			return 0
+		}
+		low, ok := hex4(b[8:])
+		if !ok || low < 0xDC00 || low > 0xDFFF {
+			return 0
+		}
+		return 12
+	case 0xDC00 <= r && r <= 0xDFFF:
+		return 0
+	}
+	return 6
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// unescape decodes the body of a validated string that has escapes.
+func unescape(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch b[i+1] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, _ := hex4(b[i+2:])
+			if 0xD800 <= r && r <= 0xDBFF {
+				low, _ := hex4(b[i+8:])
+				r = (r-0xD800)<<10 | (low - 0xDC00) + 0x10000
+				i += 6
+			}
+			out = utf8.AppendRune(out, r)
+			i += 6
+			continue
+		default: // " \ /
+			out = append(out, b[i+1])
+		}
+		i += 2
+	}
+	return string(out)
+}
+
+func (s *jsonScanner) number() {
+	b, i := s.b, s.i
+	digits := func() int {
+		n := 0
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		s.fail(errJSONSyntax)
+		return
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			s.fail(errJSONSyntax)
+			return
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			s.fail(errJSONSyntax)
+			return
+		}
+	}
+	s.i = i
+}
+
+// memberNames detects a repeated member name in one object, with
+// encoding/json's case folding. Small objects compare pairwise; larger
+// ones switch to a set of folded names, so the cost stays linear.
+type memberNames struct {
+	few    [16][]byte
+	n      int
+	folded map[string]struct{}
+}
+
+func (m *memberNames) add(name []byte) bool {
+	if m.folded == nil {
+		for _, prev := range m.few[:m.n] {
+			if equalFold(prev, name) {
+				return false
+			}
+		}
+		if m.n < len(m.few) {
+			m.few[m.n] = name
+			m.n++
+			return true
+		}
+		m.folded = make(map[string]struct{}, 2*len(m.few))
+		for _, prev := range m.few {
+			m.folded[foldName(prev)] = struct{}{}
+		}
+	}
+	f := foldName(name)
+	if _, dup := m.folded[f]; dup {
+		return false
+	}
+	m.folded[f] = struct{}{}
+	return true
+}
+
+// equalFold is strings.EqualFold on bytes, with an ASCII fast path: two
+// ASCII letters fold together only when they are the same letter.
+func equalFold(a, b []byte) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		x, y := a[i], b[i]
+		if x|y >= utf8.RuneSelf {
+			return foldName(a) == foldName(b)
+		}
+		if lowerASCII(x) != lowerASCII(y) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// foldName maps a name to a key such that two names get the same key
+// exactly when strings.EqualFold holds for them: each rune becomes the
+// smallest rune of its simple-folding orbit (as encoding/json does).
+func foldName(name []byte) string {
+	out := make([]byte, 0, len(name))
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(name[i:])
+		out = utf8.AppendRune(out, foldRune(r))
+		i += n
+	}
+	return string(out)
+}
+
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
+}
+
+// text returns the string a validated string value holds.
+func (v jsonValue) text() string {
+	body := v.raw[1 : len(v.raw)-1]
+	if v.escaped {
+		return unescape(body)
+	}
+	return string(body)
+}
+
+// elements calls f with each element of a validated array.
+func (v jsonValue) elements(f func(jsonValue) bool) bool {
+	s := jsonScanner{b: v.raw, i: 1, depth: 1}
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == ']' {
 		return true
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		*dst = string(b)
-		return true
+	}
+	for s.err == nil && s.i < len(s.b) {
+		e := s.value()
+		if s.err != nil || !f(e) {
+			return false
+		}
+		s.space()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			return true
+		}
+		s.i++ // ','
+		s.space()
 	}
 	return false
 }
 
-// jsonStrings reads a string or an array of strings.
-func jsonStrings(v *fastjson.Value, split bool) ([]string, bool) {
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return nil, true
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		if split {
-			return strings.Fields(string(b)), true
-		}
-		return []string{string(b)}, true
-	case fastjson.TypeArray:
-		items, _ := v.Array()
-		out := make([]string, 0, len(items))
-		for _, it := range items {
-			if it.Type() != fastjson.TypeString {
-				return nil, false
+// readString reads a string member. null is refused: RFC 7515 and 7519
+// define these members as strings.
+func readString(v jsonValue, dst *string) bool {
+	if v.kind != jsonString {
+		return false
+	}
+	*dst = v.text()
+	return true
+}
+
+// readStrings reads a string or an array of strings.
+func readStrings(v jsonValue) ([]string, bool) {
+	switch v.kind {
+	case jsonString:
+		return []string{v.text()}, true
+	case jsonArray:
+		var out []string
+		ok := v.elements(func(e jsonValue) bool {
+			if e.kind != jsonString {
+				return false
 			}
-			b, _ := it.StringBytes()
-			out = append(out, string(b))
-		}
-		return out, true
+			out = append(out, e.text())
+			return true
+		})
+		return out, ok
 	}
 	return nil, false
 }
 
-// jsonDate reads a NumericDate (RFC 7519 §2): seconds since the epoch,
-// fractions kept, clamped to the epoch … year 9999.
-func jsonDate(v *fastjson.Value, dst *time.Time) bool {
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return true
-	case fastjson.TypeNumber:
-	default:
+// readDate reads a NumericDate (RFC 7519 §2): a number of seconds since the
+// epoch, fractions kept, clamped to the epoch … year 9999. null, strings and
+// numbers outside float64's range are refused.
+func readDate(v jsonValue, dst *time.Time) bool {
+	if v.kind != jsonNumber {
 		return false
 	}
-	f, err := v.Float64()
+	f, err := strconv.ParseFloat(string(v.raw), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return false
 	}
@@ -184,20 +587,42 @@ func jsonDate(v *fastjson.Value, dst *time.Time) bool {
 	return true
 }
 
+// splitScope splits a scope string on single spaces (RFC 6749 §3.3), and
+// nothing else: a tab or a no-break space stays inside its scope-token, so
+// "read\twrite" never grants "write".
+func splitScope(s string) []string {
+	var out []string
+	for s != "" {
+		var tok string
+		i := 0
+		for i < len(s) && s[i] != ' ' {
+			i++
+		}
+		tok, s = s[:i], s[i:]
+		if len(s) > 0 {
+			s = s[1:]
+		}
+		if tok != "" {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
 // parseHeader reads a protected header; alg is required.
 func parseHeader(b []byte, h *joseHeader) bool {
-	ok := visitObject(b, func(key string, v *fastjson.Value) bool {
-		switch key {
+	err := scanObject(b, func(name []byte, v jsonValue) bool {
+		switch string(name) {
 		case "alg":
-			return jsonString(v, &h.Alg)
+			return readString(v, &h.Alg)
 		case "kid":
-			return jsonString(v, &h.Kid)
+			return readString(v, &h.Kid)
 		case "typ":
-			return jsonString(v, &h.Typ)
+			return readString(v, &h.Typ)
 		case "enc":
-			return jsonString(v, &h.Enc)
+			return readString(v, &h.Enc)
 		case "cty":
-			return jsonString(v, &h.Cty)
+			return readString(v, &h.Cty)
 		case "crit":
 			h.Crit = true
 		case "zip":
@@ -205,48 +630,71 @@ func parseHeader(b []byte, h *joseHeader) bool {
 		}
 		return true
 	})
-	return ok && h.Alg != ""
+	return err == nil && h.Alg != ""
 }
 
 func parseClaims(payload []byte) (*Claims, error) {
 	c := &Claims{raw: payload}
-	var scp []string
-	ok := visitObject(payload, func(key string, v *fastjson.Value) bool {
-		switch key {
+	var scope, scp []string
+	err := scanObject(payload, func(name []byte, v jsonValue) bool {
+		switch string(name) {
 		case "iss":
-			return jsonString(v, &c.issuer)
+			return readString(v, &c.issuer)
 		case "sub":
-			return jsonString(v, &c.subject)
+			return readString(v, &c.subject)
 		case "jti":
-			return jsonString(v, &c.id)
+			return readString(v, &c.id)
+		case "sid":
+			return readString(v, &c.sessionID)
 		case "aud":
 			var ok bool
-			c.audience, ok = jsonStrings(v, false)
+			c.audience, ok = readStrings(v)
 			return ok
 		case "exp":
-			return jsonDate(v, &c.expiresAt)
+			return readDate(v, &c.expiresAt)
 		case "nbf":
-			return jsonDate(v, &c.notBefore)
+			return readDate(v, &c.notBefore)
 		case "iat":
-			return jsonDate(v, &c.issuedAt)
+			return readDate(v, &c.issuedAt)
 		case "scope":
-			s, ok := jsonStrings(v, true)
-			c.scopes = append(s, c.scopes...)
-			return ok
+			return scopeClaim(v, &scope)
 		case "scp":
-			var ok bool
-			scp, ok = jsonStrings(v, true)
-			return ok
+			return scopeClaim(v, &scp)
 		}
 		return true
 	})
-	if !ok {
+	if err != nil {
 		return nil, ErrMalformedToken
 	}
+	c.scopes = scope
 	for _, s := range scp {
-		if !slices.Contains(c.scopes, s) {
+		if !containsString(c.scopes, s) {
 			c.scopes = append(c.scopes, s)
 		}
 	}
 	return c, nil
+}
+
+// scopeClaim reads "scope" or "scp": a space-delimited string, or an array
+// of strings (Okta, Entra). null counts as no scopes.
+func scopeClaim(v jsonValue, dst *[]string) bool {
+	switch v.kind {
+	case jsonNull:
+		return true
+	case jsonString:
+		*dst = splitScope(v.text())
+		return true
+	}
+	s, ok := readStrings(v)
+	*dst = s
+	return ok
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
