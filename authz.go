@@ -57,6 +57,10 @@ func Authorize(ctx context.Context, reqs ...Requirement) error {
 func (g *Guard) Require(reqs ...Requirement) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g.passPreflight && isPreflight(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			if err := Authorize(r.Context(), reqs...); err != nil {
 				g.WriteError(w, r, err)
 				return

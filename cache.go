@@ -47,7 +47,7 @@ type cacheEntry struct {
 	claims    *Claims
 	validFrom time.Time // latest of nbf, iat, minus leeway
 	validTill time.Time // exp plus leeway
-	src       keySource
+	policy    *policy   // whose keys verified it
 	epoch     uint64
 	size      int
 }
@@ -79,8 +79,7 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	s.mu.RLock()
 	e := s.m[key]
 	s.mu.RUnlock()
-	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) ||
-		e.src.epoch() != e.epoch || !e.src.usable() {
+	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.policy.current(e.epoch) {
 		s.misses.Add(1)
 		return nil, false
 	}
@@ -92,7 +91,7 @@ func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) 
 	e := &cacheEntry{
 		claims:    claims,
 		validTill: claims.expiresAt.Add(p.leeway),
-		src:       p.keys,
+		policy:    p,
 		epoch:     epoch,
 		size:      entryOverhead + len(claims.raw),
 	}

@@ -65,6 +65,19 @@ func (c *Claims) Decode(v any) error {
 	return nil
 }
 
+// has reports whether the claims set has a top-level member name that is
+// not null.
+func (c *Claims) has(name string) bool {
+	found := false
+	_ = scanObject(c.raw, func(n []byte, v jsonValue) bool {
+		if string(n) == name && v.kind != jsonNull {
+			found = true
+		}
+		return true
+	})
+	return found
+}
+
 // JSON returns a copy of the claims set as it appeared in the token.
 func (c *Claims) JSON() []byte { return bytes.Clone(c.raw) }
 

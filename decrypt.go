@@ -46,12 +46,15 @@ var contentEncryption = map[string]int{
 
 func isRSAPrivate(k any) bool {
 	pk, ok := k.(*rsa.PrivateKey)
-	return ok && pk.N.BitLen() >= minRSABits
+	return ok && pk != nil && pk.N != nil && pk.N.BitLen() >= minRSABits && pk.N.BitLen() <= maxRSABits && pk.Validate() == nil
 }
 
 func isECPrivate(k any) bool {
 	pk, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
+	if !ok || pk == nil || pk.Curve == nil || pk.D == nil || pk.X == nil || pk.Y == nil {
+		return false
+	}
+	if _, err := pk.ECDH(); err != nil {
 		return false
 	}
 	switch pk.Curve {
@@ -110,19 +113,28 @@ func newDecryptKey(kid, alg string, key any) (*decryptKey, error) {
 	return k, nil
 }
 
-// decryptJWE opens a compact JWE and returns its plaintext. It checks the
-// protected header against the allow-lists before any cryptography.
+// decryptJWE opens a compact JWE and returns its plaintext. Every segment
+// is decoded as strictly as a JWS's (unpadded base64url, zero trailing
+// bits), so one token has one spelling: it cannot fill several cache
+// entries or slip past a deny-list keyed on the string. The protected
+// header is checked against the allow-lists before any cryptography, and
+// a token costs at most one private-key operation: with several keys for
+// its alg, its kid must pick one.
 func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 5 || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] == "" {
 		return nil, fail(ErrMalformedToken)
 	}
-	raw, err := b64.DecodeString(parts[0])
-	if err != nil {
-		return nil, fail(ErrMalformedToken)
+	var decoded [5][]byte
+	for i, p := range parts {
+		b, err := b64.DecodeString(p)
+		if err != nil {
+			return nil, fail(ErrMalformedToken)
+		}
+		decoded[i] = b
 	}
 	var h joseHeader
-	if !parseHeader(raw, &h) || h.Enc == "" {
+	if !parseHeader(decoded[0], &h) || h.Enc == "" {
 		return nil, fail(ErrMalformedToken)
 	}
 	if h.Zip || h.Crit || keyManagement[h.Alg] == nil || contentEncryption[h.Enc] == 0 {
@@ -131,18 +143,42 @@ func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, e
 	if requireNested && !strings.EqualFold(h.Cty, "JWT") {
 		return nil, fail(ErrEncryption)
 	}
+	// Direct key agreement carries no encrypted key (RFC 7516 §5.1 step 5);
+	// the others must.
+	if direct := h.Alg == "dir" || h.Alg == "ECDH-ES"; direct != (len(decoded[1]) == 0) {
+		return nil, fail(ErrMalformedToken)
+	}
+	k := pickDecryptKey(keys, &h)
+	if k == nil {
+		return nil, fail(ErrEncryption)
+	}
 	alg, _ := jwa.LookupKeyEncryptionAlgorithm(h.Alg)
-	tried := 0
+	pt, err := jwe.Decrypt([]byte(token), jwe.WithKey(alg, k.key))
+	if err != nil {
+		return nil, fail(ErrEncryption)
+	}
+	return pt, nil
+}
+
+// pickDecryptKey returns the one key to try for a token, or nil. Among the
+// keys that fit its alg (and enc, for dir), the token's kid picks; a token
+// without a kid, or with one no key has, gets the only fitting key if
+// there is exactly one.
+func pickDecryptKey(keys []*decryptKey, h *joseHeader) *decryptKey {
+	var only *decryptKey
+	fitting := 0
 	for _, k := range keys {
-		if !slices.Contains(k.algs, h.Alg) || (h.Alg == "dir" && k.enc != h.Enc) || (h.Kid != "" && k.kid != "" && k.kid != h.Kid) {
+		if !slices.Contains(k.algs, h.Alg) || (h.Alg == "dir" && k.enc != h.Enc) {
 			continue
 		}
-		if tried++; tried > maxKidlessTries {
-			break
+		if h.Kid != "" && k.kid == h.Kid {
+			return k
 		}
-		if pt, err := jwe.Decrypt([]byte(token), jwe.WithKey(alg, k.key)); err == nil {
-			return pt, nil
-		}
+		only = k
+		fitting++
 	}
-	return nil, fail(ErrEncryption)
+	if fitting == 1 && (h.Kid == "" || only.kid == "") {
+		return only
+	}
+	return nil
 }

@@ -6,18 +6,31 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // discovery finds an issuer's jwks_uri in its OpenID Connect discovery
 // document, or its RFC 8414 authorization server metadata, and refreshes
 // it on the same schedule rules as a key set.
+//
+// The metadata is fetched from a host the operator named, but the jwks_uri
+// in it is the server's word, so it is held to more: https (or what
+// checkKeyURL allows), on the issuer's own host unless that host is listed
+// with WithDiscoveredJWKSHosts, and, at connect time, never an internal
+// address (loopback, private, link-local) unless the issuer itself
+// answered from one. The connect-time check sees the resolved address, so
+// a public name that resolves to 127.0.0.1 does not get through.
 type discovery struct {
 	issuer    string
+	hosts     []string // allowed jwks_uri hosts besides the issuer's, lower case
 	client    *http.Client
 	allowHTTP bool
 	settings  CacheSettings
@@ -26,6 +39,24 @@ type discovery struct {
 	mu        sync.Mutex
 	jwks      string
 	freshTill time.Time
+	internal  atomic.Bool // the issuer answered from an internal address
+}
+
+// WithDiscoveredJWKSHosts lets a discovered jwks_uri name these hosts
+// ("www.googleapis.com", "keys.example.com:8443") besides the issuer's own,
+// for identity providers that publish keys elsewhere (Google does). Give
+// it with WithIssuerDiscovery, at guard level or inside WithTrustedIssuer.
+// Default: the jwks_uri must be on the issuer's host.
+func WithDiscoveredJWKSHosts(hosts ...string) Option {
+	return func(c *config) error {
+		for _, h := range hosts {
+			if h == "" || strings.ContainsAny(h, "/@?#") {
+				return fmt.Errorf("discovered JWKS host %q: give a host name, with a port if not 443", h)
+			}
+			c.jwksHosts = append(c.jwksHosts, strings.ToLower(h))
+		}
+		return nil
+	}
 }
 
 // jwksURL returns the issuer's jwks_uri, fetching the metadata when it is
@@ -37,7 +68,7 @@ func (d *discovery) jwksURL(ctx context.Context) (string, error) {
 	if d.jwks != "" && now.Before(d.freshTill) {
 		return d.jwks, nil
 	}
-	u, ttl, err := d.fetch(ctx)
+	u, ttl, err := d.fetch(withDialCheck(ctx, &dialCheck{record: &d.internal}))
 	if err != nil {
 		if d.jwks != "" {
 			return d.jwks, nil
@@ -71,6 +102,9 @@ func (d *discovery) fetch(ctx context.Context) (string, time.Duration, error) {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
 		}
+		if err := checkJSON(body); err != nil {
+			return "", 0, fmt.Errorf("%s: %v", u, err)
+		}
 		if err := json.Unmarshal(body, &doc); err != nil {
 			return "", 0, fmt.Errorf("%s: invalid JSON", u)
 		}
@@ -82,17 +116,89 @@ func (d *discovery) fetch(ctx context.Context) (string, time.Duration, error) {
 		if err := checkKeyURL(doc.JWKSURI, d.allowHTTP); err != nil {
 			return "", 0, fmt.Errorf("%s: jwks_uri: %v", u, errors.Unwrap(err))
 		}
+		if err := d.checkJWKSHost(doc.JWKSURI); err != nil {
+			return "", 0, fmt.Errorf("%s: jwks_uri: %v", u, err)
+		}
 		return doc.JWKSURI, lifetime(header, d.now(), d.settings), nil
 	}
 	return "", 0, errors.Join(errs...)
 }
 
-func newDiscoveredJWKS(issuer string, client *http.Client, s CacheSettings, allowHTTP bool, now func() time.Time, log *slog.Logger, onError func(string, error)) (*remoteJWKS, error) {
+// checkJWKSHost requires the jwks_uri to be on the issuer's host or a
+// listed one, and to carry no user info.
+func (d *discovery) checkJWKSHost(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.User != nil {
+		return errors.New("user info in the URL")
+	}
+	iss, err := url.Parse(d.issuer)
+	if err != nil {
+		return errors.New("issuer is not a URL")
+	}
+	host := strings.ToLower(u.Host)
+	if host == strings.ToLower(iss.Host) || slices.Contains(d.hosts, host) {
+		return nil
+	}
+	return fmt.Errorf("host %q is neither the issuer's (%q) nor listed with WithDiscoveredJWKSHosts", u.Host, iss.Host)
+}
+
+func newDiscoveredJWKS(issuer string, hosts []string, client *http.Client, s CacheSettings, allowHTTP bool, now func() time.Time, log *slog.Logger, onError func(string, error)) (*remoteJWKS, error) {
 	if err := checkKeyURL(issuer, allowHTTP); err != nil {
 		return nil, err
 	}
 	s.fill()
 	j := newRemote(client, s, now, log, onError)
-	j.discover = &discovery{issuer: issuer, client: j.client, allowHTTP: allowHTTP, settings: s, now: now}
+	j.discover = &discovery{issuer: issuer, hosts: hosts, client: j.client, allowHTTP: allowHTTP, settings: s, now: now}
 	return j, nil
+}
+
+// dialCheck is the connect-time policy of one fetch, carried in its context.
+type dialCheck struct {
+	record       *atomic.Bool // store whether the peer is internal
+	denyInternal bool         // refuse an internal peer
+}
+
+type dialCheckKey struct{}
+
+func withDialCheck(ctx context.Context, c *dialCheck) context.Context {
+	return context.WithValue(ctx, dialCheckKey{}, c)
+}
+
+// checkedDial wraps a transport's dialer with the fetch's dialCheck. It
+// looks at the address actually connected to, after name resolution.
+// Connections to a proxy (addr is not the request's host) are not judged:
+// the proxy resolves the name.
+func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		check, _ := ctx.Value(dialCheckKey{}).(*dialCheck)
+		if check == nil {
+			return conn, nil
+		}
+		internal := false
+		if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			ip, _ := netip.AddrFromSlice(tcp.IP)
+			internal = isInternal(ip.Unmap())
+		}
+		if check.record != nil {
+			check.record.Store(internal)
+		}
+		if check.denyInternal && internal {
+			conn.Close()
+			return nil, errors.New("jwks_uri resolves to an internal address while the issuer is public")
+		}
+		return conn, nil
+	}
+}
+
+func isInternal(ip netip.Addr) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
+		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) // carrier-grade NAT, cloud metadata neighbours
 }

@@ -121,8 +121,23 @@ func InsecureFromQuery(name string) TokenSource {
 // FromFunc wraps a custom extractor. f returns "" and nil when the request
 // has no token, and a non-nil error (ideally [ErrInvalidRequest]) when the
 // request is malformed.
+//
+// A custom source is treated like a cookie: the guard cannot see where f
+// looked, and a value that browsers send on their own (a cookie, HTTP
+// auth) is open to cross-site request forgery, so unsafe requests and
+// WebSocket handshakes that use it must pass the cross-origin check. If f
+// reads only what a page's script sets explicitly (a custom header), say
+// so with [TokenSource.WithoutCrossOriginCheck].
 func FromFunc(name string, f func(*http.Request) (string, error)) TokenSource {
-	return TokenSource{name: name, extract: f}
+	return TokenSource{name: name, extract: f, ambient: true}
+}
+
+// WithoutCrossOriginCheck declares that browsers never send this source's
+// token on their own (it is not a cookie), so cross-origin requests that
+// use it skip the CSRF check. Wrong for any source that reads cookies.
+func (s TokenSource) WithoutCrossOriginCheck() TokenSource {
+	s.ambient = false
+	return s
 }
 
 // extractToken runs every source. It returns the token and the source it

@@ -78,111 +78,234 @@ func issuerOptions(issuer string, opts []Option) (issuerConfig, error) {
 // the options of [WithTrustedIssuer] for a trusted issuer, or nil options
 // (or an error) for an untrusted one. It must not trust whatever it is
 // given: check the issuer against your tenant records, or build its URL
-// from a tenant ID, so a token cannot steer the guard to a host of its choosing.
+// from a tenant ID, so a token cannot steer the guard to a host of its
+// choosing. Its options need an audience (WithAudience, or a guard-level
+// one) like every other trust anchor, or WithoutAudienceCheck.
 type IssuerResolver func(ctx context.Context, issuer string) ([]Option, error)
 
+// ResolverSettings tune [WithIssuerResolver]. The zero value of a field
+// means its default.
+type ResolverSettings struct {
+	// MaxIssuers caps the approved issuers kept; the least recently used is
+	// dropped, with its key refresh and its cached tokens. Default: 100.
+	MaxIssuers int
+	// ApprovalTTL is how long an approval holds. After it the resolver is
+	// asked again on the issuer's next token; a refusal or an error then
+	// stops the issuer's tokens at once. Default: 5 minutes.
+	ApprovalTTL time.Duration
+	// RefusalTTL is how long a refusal is remembered. Default: 1 minute.
+	RefusalTTL time.Duration
+	// LookupsPerSecond caps the calls of the resolver for issuers it has
+	// not decided on yet (junk iss values cost at most this much); past it
+	// tokens of undecided issuers get 503 with Retry-After. Burst: twice
+	// the rate. Default: 10.
+	LookupsPerSecond float64
+}
+
+func (s *ResolverSettings) fill() {
+	if s.MaxIssuers <= 0 {
+		s.MaxIssuers = 100
+	}
+	if s.ApprovalTTL <= 0 {
+		s.ApprovalTTL = 5 * time.Minute
+	}
+	if s.RefusalTTL <= 0 {
+		s.RefusalTTL = time.Minute
+	}
+	if s.LookupsPerSecond <= 0 {
+		s.LookupsPerSecond = 10
+	}
+}
+
 // WithIssuerResolver consults resolve for issuers that are not configured.
-// Answers are cached: up to maxIssuers trusted issuers (default 100; the
-// least recently used is dropped, and its key refresh stopped), and
-// refusals for a minute.
-func WithIssuerResolver(resolve IssuerResolver, maxIssuers int) Option {
+// Calls are single-flight per issuer and rate-limited; approvals and
+// refusals are cached as [ResolverSettings] says.
+func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Option {
 	return func(c *config) error {
 		if resolve == nil {
 			return errors.New("nil issuer resolver")
 		}
-		if maxIssuers <= 0 {
-			maxIssuers = 100
+		if c.resolver != nil {
+			return errors.New("WithIssuerResolver given twice")
 		}
-		c.resolver, c.maxDynamic = resolve, maxIssuers
+		settings.fill()
+		c.resolver, c.resolverSettings = resolve, settings
 		return nil
 	}
 }
 
-const refusalTTL = time.Minute
-
 // dynamicIssuers caches the policies of resolver-approved issuers.
 type dynamicIssuers struct {
-	ctx     context.Context
-	cfg     *config
-	now     func() time.Time
-	log     *slog.Logger
-	resolve IssuerResolver
-	max     int
+	ctx      context.Context
+	cfg      *config
+	now      func() time.Time
+	log      *slog.Logger
+	resolve  IssuerResolver
+	settings ResolverSettings
 
-	mu      sync.Mutex
-	entries map[string]*dynamicEntry
-	refused map[string]time.Time
+	mu       sync.Mutex
+	entries  map[string]*dynamicEntry
+	refused  map[string]time.Time
+	inflight map[string]*resolveCall
+	tokens   float64 // rate limiter bucket for undecided issuers
+	filled   time.Time
 }
 
 type dynamicEntry struct {
-	policy   *policy
-	remote   *remoteJWKS
-	cancel   context.CancelFunc
-	lastUsed time.Time
+	config     issuerConfig
+	policy     *policy
+	remote     *remoteJWKS
+	cancel     context.CancelFunc
+	lastUsed   time.Time
+	approvedAt time.Time
+}
+
+type resolveCall struct {
+	done   chan struct{}
+	policy *policy
+	err    error
 }
 
 func newDynamicIssuers(ctx context.Context, c *config, now func() time.Time, log *slog.Logger) *dynamicIssuers {
 	return &dynamicIssuers{
-		ctx: ctx, cfg: c, now: now, log: log, resolve: c.resolver, max: c.maxDynamic,
-		entries: make(map[string]*dynamicEntry),
-		refused: make(map[string]time.Time),
+		ctx: ctx, cfg: c, now: now, log: log, resolve: c.resolver, settings: c.resolverSettings,
+		entries:  make(map[string]*dynamicEntry),
+		refused:  make(map[string]time.Time),
+		inflight: make(map[string]*resolveCall),
+		tokens:   2 * c.resolverSettings.LookupsPerSecond,
+		filled:   now(),
 	}
 }
 
+// policy returns the policy of iss: cached while its approval holds,
+// otherwise from one resolver call shared by every request that waits for it.
 func (d *dynamicIssuers) policy(ctx context.Context, iss string) (*policy, error) {
 	now := d.now()
 	d.mu.Lock()
-	if e, ok := d.entries[iss]; ok {
+	e, known := d.entries[iss]
+	if known && now.Before(e.approvedAt.Add(d.settings.ApprovalTTL)) {
 		e.lastUsed = now
 		d.mu.Unlock()
 		return e.policy, nil
 	}
-	if t, ok := d.refused[iss]; ok && now.Before(t.Add(refusalTTL)) {
+	if t, ok := d.refused[iss]; ok && now.Before(t.Add(d.settings.RefusalTTL)) {
 		d.mu.Unlock()
 		return nil, fail(ErrIssuer)
+	}
+	call := d.inflight[iss]
+	if call == nil {
+		// Re-checking an approved issuer is not rate-limited: the limit
+		// is for junk, and a known tenant must not be starved by it.
+		if !known && !d.takeTokenLocked(now) {
+			d.mu.Unlock()
+			e := fail(ErrKeysUnavailable)
+			e.RetryAfter = 1
+			return nil, e
+		}
+		call = &resolveCall{done: make(chan struct{})}
+		d.inflight[iss] = call
+		go d.decide(iss, call)
 	}
 	d.mu.Unlock()
-
-	opts, err := d.resolve(ctx, iss)
-	var ic issuerConfig
-	if err == nil && opts != nil {
-		ic, err = issuerOptions(iss, opts)
+	select {
+	case <-call.done:
+		return call.policy, call.err
+	case <-ctx.Done():
+		return nil, fail(ErrIssuer)
 	}
-	if err != nil || opts == nil {
-		if err != nil {
-			d.log.LogAttrs(ctx, slog.LevelDebug, "jwtguard: issuer refused by resolver",
-				slog.String("reason", err.Error()))
+}
+
+// takeTokenLocked is a token bucket: LookupsPerSecond, burst twice that.
+func (d *dynamicIssuers) takeTokenLocked(now time.Time) bool {
+	rate := d.settings.LookupsPerSecond
+	d.tokens = min(2*rate, d.tokens+now.Sub(d.filled).Seconds()*rate)
+	d.filled = now
+	if d.tokens < 1 {
+		return false
+	}
+	d.tokens--
+	return true
+}
+
+// decide asks the resolver about iss (with the guard's context, so one
+// impatient request cannot fail the call for the others) and records the
+// answer.
+func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
+	ic, err := d.ask(iss)
+	now := d.now()
+	d.mu.Lock()
+	defer func() {
+		delete(d.inflight, iss)
+		d.mu.Unlock()
+		close(call.done)
+	}()
+	old := d.entries[iss]
+	if err != nil {
+		d.log.LogAttrs(d.ctx, slog.LevelDebug, "jwtguard: issuer refused by resolver",
+			slog.String("iss", iss), slog.String("reason", err.Error()))
+		if old != nil {
+			d.dropLocked(iss)
 		}
-		d.mu.Lock()
-		if len(d.refused) >= 4*d.max {
-			clear(d.refused)
+		if len(d.refused) >= 4*d.settings.MaxIssuers {
+			for k, t := range d.refused { // forget expired refusals, then the oldest half
+				if !now.Before(t.Add(d.settings.RefusalTTL)) {
+					delete(d.refused, k)
+				}
+			}
+			if len(d.refused) >= 4*d.settings.MaxIssuers {
+				clear(d.refused)
+			}
 		}
 		d.refused[iss] = now
-		d.mu.Unlock()
-		return nil, fail(ErrIssuer)
+		call.err = fail(ErrIssuer)
+		return
+	}
+	if old != nil && old.config.equal(&ic) { // the same answer: keep keys and cached tokens
+		old.approvedAt, old.lastUsed = now, now
+		call.policy = old.policy
+		return
 	}
 	p, remote, err := buildPolicy(d.cfg, ic, d.now, d.log)
 	if err != nil {
-		return nil, fail(ErrIssuer)
+		d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: resolver approved an issuer with an unusable configuration",
+			slog.String("iss", iss), slog.String("reason", err.Error()))
+		if old != nil {
+			d.dropLocked(iss)
+		}
+		call.err = fail(ErrIssuer)
+		return
 	}
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if e, ok := d.entries[iss]; ok { // resolved concurrently: keep the first
-		return e.policy, nil
+	if old != nil {
+		d.dropLocked(iss)
 	}
-	e := &dynamicEntry{policy: p, remote: remote, cancel: func() {}, lastUsed: now}
+	e := &dynamicEntry{config: ic, policy: p, remote: remote, cancel: func() {}, lastUsed: now, approvedAt: now}
 	if remote != nil {
 		var rctx context.Context
 		rctx, e.cancel = context.WithCancel(d.ctx)
 		go remote.run(rctx)
 	}
-	if len(d.entries) >= d.max {
+	if len(d.entries) >= d.settings.MaxIssuers {
 		d.evictLocked()
 	}
 	d.entries[iss] = e
-	return p, nil
+	call.policy = p
 }
+
+// ask calls the resolver and checks its options.
+func (d *dynamicIssuers) ask(iss string) (issuerConfig, error) {
+	ctx, cancel := context.WithTimeout(d.ctx, resolverTimeout)
+	defer cancel()
+	opts, err := d.resolve(ctx, iss)
+	if err != nil {
+		return issuerConfig{}, err
+	}
+	if opts == nil {
+		return issuerConfig{}, errors.New("not trusted")
+	}
+	return issuerOptions(iss, opts)
+}
+
+const resolverTimeout = 10 * time.Second
 
 func (d *dynamicIssuers) evictLocked() {
 	var oldest string
@@ -192,8 +315,16 @@ func (d *dynamicIssuers) evictLocked() {
 			oldest, when = iss, e.lastUsed
 		}
 	}
-	d.entries[oldest].cancel()
-	delete(d.entries, oldest)
+	d.dropLocked(oldest)
+}
+
+// dropLocked forgets an issuer: its key refresh stops and the tokens
+// cached as verified by its policy stop being served.
+func (d *dynamicIssuers) dropLocked(iss string) {
+	e := d.entries[iss]
+	e.policy.retired.Store(true)
+	e.cancel()
+	delete(d.entries, iss)
 }
 
 func (d *dynamicIssuers) status() []KeySourceStatus {

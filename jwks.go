@@ -120,12 +120,15 @@ type remoteJWKS struct {
 	nextRefresh time.Time
 
 	fetches, fetchFailures, unknownKIDs atomic.Uint64
-	keyEpoch                            atomic.Uint64
 }
 
+// jwksState is one published snapshot of a fetched set. The keys and their
+// epoch change together, in one atomic store, so a verification can never
+// see new keys under an old epoch or old keys under a new one.
 type jwksState struct {
 	url       string
 	set       *keySet
+	epoch     uint64 // bumped when a key is removed or replaced
 	fetchedAt time.Time
 	freshTill time.Time // refresh due
 	skipped   []string
@@ -191,8 +194,20 @@ func safeClient(c *http.Client) *http.Client {
 	var out http.Client
 	if c != nil {
 		out = *c
-	} else {
+	}
+	if out.Transport == nil {
 		out.Transport = http.DefaultTransport
+	}
+	// The connect-time check of discovered key URLs needs the dialer; a
+	// custom RoundTripper keeps its own (the URL checks still apply).
+	if t, ok := out.Transport.(*http.Transport); ok {
+		t = t.Clone()
+		dial := t.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		}
+		t.DialContext = checkedDial(dial)
+		out.Transport = t
 	}
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 3 {
@@ -326,8 +341,11 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 		j.failures = 0
 		j.lastErr = nil
 		j.nextAttempt = time.Time{}
-		if old := j.state.Load(); old != nil && !old.set.subsetOf(st.set) {
-			j.keyEpoch.Add(1)
+		if old := j.state.Load(); old != nil {
+			st.epoch = old.epoch
+			if !old.set.subsetOf(st.set) {
+				st.epoch++
+			}
 		}
 		j.state.Store(st)
 		j.loadedOnce.Do(func() { close(j.loaded) })
@@ -376,6 +394,7 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 		if u, err = j.discover.jwksURL(ctx); err != nil {
 			return nil, err
 		}
+		ctx = withDialCheck(ctx, &dialCheck{denyInternal: !j.discover.internal.Load()})
 	}
 	body, header, err := getDocument(ctx, j.client, u, "application/jwk-set+json, application/json")
 	if err != nil {
@@ -507,7 +526,12 @@ func (j *remoteJWKS) lastError() error {
 	return j.lastErr
 }
 
-func (j *remoteJWKS) epoch() uint64 { return j.keyEpoch.Load() }
+func (j *remoteJWKS) epoch() uint64 {
+	if st := j.state.Load(); st != nil {
+		return st.epoch
+	}
+	return 0
+}
 
 // usable reports whether keys are loaded and within their stale window.
 func (j *remoteJWKS) usable() bool { return j.usableState() != nil }

@@ -610,7 +610,7 @@ func TestIssuerResolver(t *testing.T) {
 				return nil, nil
 			}
 			return []jwtguard.Option{jwtguard.WithJWKS(f.iss.JWKSURL())}, nil
-		}, 2),
+		}, jwtguard.ResolverSettings{MaxIssuers: 2}),
 	)
 	if err != nil {
 		t.Fatal(err)

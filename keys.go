@@ -207,6 +207,9 @@ func sortedAlgorithms() []algorithm {
 func publicPart(raw any) (any, error) {
 	switch k := raw.(type) {
 	case *rsa.PrivateKey:
+		if k == nil {
+			return nil, errors.New("nil RSA key")
+		}
 		return publicPart(&k.PublicKey)
 	case *rsa.PublicKey:
 		if k == nil || k.N == nil {
@@ -224,6 +227,9 @@ func publicPart(raw any) (any, error) {
 		}
 		return k, nil
 	case *ecdsa.PrivateKey:
+		if k == nil {
+			return nil, errors.New("nil EC key")
+		}
 		return publicPart(&k.PublicKey)
 	case *ecdsa.PublicKey:
 		if k == nil || k.Curve == nil || k.X == nil || k.Y == nil {
@@ -240,6 +246,9 @@ func publicPart(raw any) (any, error) {
 		}
 		return k, nil
 	case ed25519.PrivateKey:
+		if len(k) != ed25519.PrivateKeySize {
+			return nil, errors.New("bad Ed25519 private key length")
+		}
 		return publicPart(k.Public())
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
@@ -262,6 +271,9 @@ func publicPart(raw any) (any, error) {
 func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := checkJSON(data); err != nil {
+		return nil, nil, fmt.Errorf("not a JWK Set: %v", err)
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, nil, errors.New("not a JWK Set: invalid JSON")
@@ -361,6 +373,19 @@ func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
 	}
 	if hdr.Kty == "oct" && !allowSecret {
 		return nil, errors.New("symmetric key in a public key set")
+	}
+	if !allowSecret {
+		// A fetched set is public: a private key in it has leaked, and
+		// anyone may have signed with it.
+		var private map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &private); err != nil {
+			return nil, errors.New("malformed JWK")
+		}
+		for _, m := range []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"} {
+			if _, ok := private[m]; ok {
+				return nil, fmt.Errorf("private key material (%q) in a public key set", m)
+			}
+		}
 	}
 	key, err := jwk.ParseKey(raw)
 	if err != nil {

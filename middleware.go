@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +30,7 @@ type Guard struct {
 	sources   []TokenSource
 
 	optional      bool
-	authPreflight bool
+	passPreflight bool
 	realm         string
 	maxTokenSize  int
 	now           func() time.Time
@@ -50,6 +52,19 @@ type policy struct {
 	leeway    time.Duration
 	types     []string
 	keys      keySource
+	maxAge    time.Duration // 0: no limit
+	maxLife   time.Duration // 0: no limit
+	required  []string
+	// retired is set when the policy stops being trusted (a resolver's
+	// issuer evicted or no longer approved): its cached tokens die with it.
+	retired atomic.Bool
+}
+
+// current reports whether a token verified under this policy with keys of
+// epoch is still good: the policy still trusted, no key removed since,
+// and the keys within their stale window.
+func (p *policy) current(epoch uint64) bool {
+	return !p.retired.Load() && p.keys.epoch() == epoch && p.keys.usable()
 }
 
 // New builds a Guard. It validates every option and returns an error
@@ -74,7 +89,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		policies:      make(map[string]*policy),
 		sources:       c.sources,
 		optional:      c.optional,
-		authPreflight: c.authPreflight,
+		passPreflight: c.passPreflight,
 		realm:         c.realm,
 		maxTokenSize:  c.maxTokenSize,
 		now:           c.clock,
@@ -176,9 +191,24 @@ func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Log
 		algs:      ic.algorithms,
 		leeway:    ic.leeway,
 		types:     ic.types,
+		maxAge:    cmp.Or(ic.maxAge, c.maxAge),
+		maxLife:   cmp.Or(ic.maxLifetime, c.maxLifetime),
+		required:  slices.Clone(c.required),
+	}
+	for _, name := range ic.required {
+		if !slices.Contains(p.required, name) {
+			p.required = append(p.required, name)
+		}
 	}
 	if len(p.audiences) == 0 && !ic.noAudience && !c.noAudience {
 		p.audiences = c.audiences
+	}
+	// Every way to trust an issuer (guard-level, WithTrustedIssuer,
+	// discovery, a resolver's answer) ends here, so this is where an
+	// audience is enforced: a token meant for another API of the same
+	// issuer, or an ID token, must never pass for want of a check.
+	if len(p.audiences) == 0 && !ic.noAudience && !c.noAudience {
+		return nil, nil, errors.New("no audience: use WithAudience, or WithoutAudienceCheck")
 	}
 	if len(p.algs) == 0 {
 		p.algs = c.algorithms
@@ -212,7 +242,7 @@ func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Log
 	case ic.jwksURL != "":
 		remote, err = newRemoteJWKS(ic.jwksURL, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
 	case ic.discovery != "":
-		remote, err = newDiscoveredJWKS(ic.discovery, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
+		remote, err = newDiscoveredJWKS(ic.discovery, ic.jwksHosts, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
 	case len(ic.static) > 0:
 		p.keys = staticKeys{newKeySet(ic.static)}
 	default:
@@ -247,9 +277,10 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // Authenticate checks the request's token and returns its claims. It has no
 // side effects, so framework adapters build on it. It returns (nil, nil)
 // when the request may go on without claims: no token with
-// [WithCredentialsOptional], or a CORS preflight. Every error is an [*Error].
+// [WithCredentialsOptional], or a CORS preflight with
+// [InsecurePassUnauthenticatedPreflight]. Every error is an [*Error].
 func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
-	if !g.authPreflight && isPreflight(r) {
+	if g.passPreflight && isPreflight(r) {
 		return nil, nil
 	}
 	token, src, err := extractToken(r, g.sources)
@@ -267,7 +298,7 @@ func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
 		return nil, fail(sentinel)
 	}
 	if src.ambient && g.crossOrigin != nil {
-		if err := g.crossOrigin.Check(r); err != nil {
+		if err := g.checkOrigin(r); err != nil {
 			return nil, fail(ErrCrossOrigin)
 		}
 	}
@@ -389,6 +420,22 @@ func (p *policy) checkClaims(c *Claims, now time.Time) error {
 			return fail(ErrAudience)
 		}
 	}
+	if p.maxAge > 0 || p.maxLife > 0 {
+		if c.issuedAt.IsZero() {
+			return fail(ErrMissingClaim)
+		}
+		if p.maxAge > 0 && now.Sub(c.issuedAt) > p.maxAge+p.leeway {
+			return fail(ErrExpired)
+		}
+		if p.maxLife > 0 && c.expiresAt.Sub(c.issuedAt) > p.maxLife {
+			return fail(ErrExpired)
+		}
+	}
+	for _, name := range p.required {
+		if !c.has(name) {
+			return fail(ErrMissingClaim)
+		}
+	}
 	return nil
 }
 
@@ -448,7 +495,25 @@ type Status struct {
 	CacheSize   int               `json:"cache_entries"`
 }
 
-// Status reports the state of every fetched key set and the token cache.
+// Redacted returns the status without what only operators should see —
+// key URLs, issuers, key IDs, fetch errors, skipped keys — for a health
+// endpoint that the public can reach. Readiness, staleness, times and
+// counters stay.
+func (s Status) Redacted() Status {
+	out := s
+	out.KeySources = make([]KeySourceStatus, len(s.KeySources))
+	for i, k := range s.KeySources {
+		out.KeySources[i] = KeySourceStatus{
+			Ready: k.Ready, Stale: k.Stale, LastSuccess: k.LastSuccess, LastErrorAt: k.LastErrorAt,
+			NextRefresh: k.NextRefresh, Fetches: k.Fetches, FetchFailures: k.FetchFailures, UnknownKIDs: k.UnknownKIDs,
+		}
+	}
+	return out
+}
+
+// Status reports the state of every fetched key set and the token cache,
+// in detail: key URLs and fetch errors included. Serve [Status.Redacted]
+// to anyone but operators.
 func (g *Guard) Status() Status {
 	s := Status{Ready: true}
 	for _, r := range g.remotes {
@@ -461,6 +526,37 @@ func (g *Guard) Status() Status {
 	}
 	s.CacheHits, s.CacheMisses, s.CacheSize = g.cache.stats()
 	return s
+}
+
+// checkOrigin is the CSRF check for browser-sent (ambient) credentials:
+// unsafe methods must come from the same origin or a trusted one. A
+// WebSocket handshake is a GET, which CrossOriginProtection lets through,
+// yet it opens a two-way channel with the cookie's authority (cross-site
+// WebSocket hijacking), so it is checked as if it were unsafe.
+func (g *Guard) checkOrigin(r *http.Request) error {
+	if isWebSocketUpgrade(r) {
+		unsafe := *r
+		unsafe.Method = http.MethodPost
+		return g.crossOrigin.Check(&unsafe)
+	}
+	return g.crossOrigin.Check(r)
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// headerHasToken reports whether a comma-separated header lists token
+// (case-insensitive).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(part), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isPreflight(r *http.Request) bool {

@@ -343,20 +343,27 @@ func TestCredentialsOptional(t *testing.T) {
 	}
 }
 
-func TestPreflightPassesThrough(t *testing.T) {
+// TestPreflightNeedsToken: by default a CORS preflight without a token
+// never reaches the wrapped handler (a method-agnostic handler would run
+// unauthenticated); passing it through is a loudly named opt-in, and
+// Require then lets it through too.
+func TestPreflightNeedsToken(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	r := httptest.NewRequest(http.MethodOptions, "/orders", nil)
 	r.Header.Set("Origin", "https://app.example")
 	r.Header.Set("Access-Control-Request-Method", "POST")
-	if w := serve(newGuard(t, iss).Handler(protected), r); w.Code != 200 {
-		t.Fatalf("preflight: %d, want 200", w.Code)
+	ran := false
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true })
+	if w := serve(newGuard(t, iss).Handler(next), r); w.Code != 401 || ran {
+		t.Fatalf("preflight: %d (handler ran: %v), want 401 without running the handler", w.Code, ran)
 	}
-	if w := serve(newGuard(t, iss, jwtguard.WithAuthenticatedPreflight()).Handler(protected), r); w.Code != 401 {
-		t.Fatalf("preflight with WithAuthenticatedPreflight: %d, want 401", w.Code)
+	g := newGuard(t, iss, jwtguard.InsecurePassUnauthenticatedPreflight())
+	if w := serve(g.Handler(g.RequireScopes("orders:write")(protected)), r); w.Code != 200 {
+		t.Fatalf("preflight with InsecurePassUnauthenticatedPreflight: %d, want 200", w.Code)
 	}
 	plain := httptest.NewRequest(http.MethodOptions, "/orders", nil)
-	if w := serve(newGuard(t, iss).Handler(protected), plain); w.Code != 401 {
+	if w := serve(g.Handler(protected), plain); w.Code != 401 {
 		t.Fatalf("OPTIONS without preflight headers: %d, want 401", w.Code)
 	}
 }

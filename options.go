@@ -22,7 +22,7 @@ type config struct {
 
 	sources          []TokenSource
 	optional         bool
-	authPreflight    bool
+	passPreflight    bool
 	realm            string
 	maxTokenSize     int
 	clock            func() time.Time
@@ -36,7 +36,7 @@ type config struct {
 	waitForKeys      bool
 	noIssuerCheck    bool
 	resolver         IssuerResolver
-	maxDynamic       int
+	resolverSettings ResolverSettings
 	noCrossOrigin    bool
 	trustedOrigins   []string
 	verifiedCacheMax int
@@ -56,6 +56,22 @@ type issuerConfig struct {
 	discovery  string // issuer whose metadata names the JWKS
 	static     []*verifyKey
 	noAudience bool
+	// Optional limits on token age; 0: none.
+	maxAge, maxLifetime time.Duration
+	required            []string // claims that must be present
+	jwksHosts           []string // hosts a discovered jwks_uri may name besides the issuer's
+}
+
+// equal reports whether two anchors are configured alike (a resolver's
+// repeated answer keeps its keys and cached tokens). Keep it in step with
+// the fields above.
+func (ic *issuerConfig) equal(o *issuerConfig) bool {
+	return slices.Equal(ic.issuers, o.issuers) && slices.Equal(ic.audiences, o.audiences) &&
+		slices.Equal(ic.algorithms, o.algorithms) && ic.leeway == o.leeway && ic.leewaySet == o.leewaySet &&
+		slices.Equal(ic.types, o.types) && ic.jwksURL == o.jwksURL && ic.discovery == o.discovery &&
+		slices.EqualFunc(ic.static, o.static, (*verifyKey).equal) && ic.noAudience == o.noAudience &&
+		ic.maxAge == o.maxAge && ic.maxLifetime == o.maxLifetime &&
+		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts)
 }
 
 // hasKeys reports whether the anchor names where its keys come from.
@@ -128,6 +144,47 @@ func WithAlgorithms(algs ...string) Option {
 			}
 		}
 		c.algorithms = append(c.algorithms, algs...)
+		return nil
+	}
+}
+
+// WithMaxTokenAge refuses tokens issued more than d ago (by iat, with the
+// leeway), and makes iat required. Like panva/jose's maxTokenAge: it bounds
+// how long a token stays usable whatever exp it claims. Default: no limit.
+func WithMaxTokenAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return errors.New("max token age must be positive")
+		}
+		c.maxAge = d
+		return nil
+	}
+}
+
+// WithMaxTokenLifetime refuses tokens whose exp lies more than d after
+// their iat, and makes iat required: an issuer misconfigured to mint
+// day-long tokens is caught. Default: no limit.
+func WithMaxTokenLifetime(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return errors.New("max token lifetime must be positive")
+		}
+		c.maxLifetime = d
+		return nil
+	}
+}
+
+// WithRequiredClaims refuses tokens without each named top-level claim
+// (any value but null), e.g. "sub", "jti" or "client_id". exp is always
+// required; iss and aud are when checked. Default: no others.
+func WithRequiredClaims(names ...string) Option {
+	return func(c *config) error {
+		for _, n := range names {
+			if n == "" {
+				return errors.New("empty claim name")
+			}
+		}
+		c.required = append(c.required, names...)
 		return nil
 	}
 }
@@ -235,12 +292,15 @@ func WithCredentialsOptional() Option {
 	return func(c *config) error { c.optional = true; return nil }
 }
 
-// WithAuthenticatedPreflight makes CORS preflight requests (OPTIONS with
-// Access-Control-Request-Method) need a token too. Browsers never send
-// credentials on preflights, so this is rarely wanted.
-// Default: preflights pass through untouched.
-func WithAuthenticatedPreflight() Option {
-	return func(c *config) error { c.authPreflight = true; return nil }
+// InsecurePassUnauthenticatedPreflight lets CORS preflight requests
+// (OPTIONS with Access-Control-Request-Method) through to the wrapped
+// handler without a token, as they come from browsers without credentials.
+// A handler that does not check the method then runs unauthenticated, so
+// the better place for CORS is a middleware outside the guard (rs/cors,
+// say), which answers preflights itself.
+// Default: the guard never calls the next handler without a valid token.
+func InsecurePassUnauthenticatedPreflight() Option {
+	return func(c *config) error { c.passPreflight = true; return nil }
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default: "api".
@@ -333,9 +393,20 @@ func (c *config) validate() error {
 			return errors.New("no audience: use WithAudience, or WithoutAudienceCheck")
 		}
 	}
+	for _, iss := range top.issuers {
+		if top.discovery != "" && iss != top.discovery {
+			return fmt.Errorf("WithIssuer(%q) and WithIssuerDiscovery(%q) conflict: discovery trusts exactly its own issuer; use WithTrustedIssuer for each issuer", iss, top.discovery)
+		}
+	}
+	if len(top.jwksHosts) > 0 && top.discovery == "" {
+		return errors.New("WithDiscoveredJWKSHosts needs WithIssuerDiscovery")
+	}
 	for _, t := range c.trusted {
 		if len(t.audiences) == 0 && !t.noAudience && len(top.audiences) == 0 && !top.noAudience {
 			return fmt.Errorf("no audience for issuer %q: use WithAudience, or WithoutAudienceCheck", t.issuers[0])
+		}
+		if len(t.jwksHosts) > 0 && t.discovery == "" {
+			return fmt.Errorf("issuer %q: WithDiscoveredJWKSHosts needs WithIssuerDiscovery", t.issuers[0])
 		}
 	}
 	if c.noIssuerCheck && (len(c.trusted) > 0 || c.resolver != nil) {
@@ -343,6 +414,16 @@ func (c *config) validate() error {
 	}
 	if slices.ContainsFunc(c.validators, func(v func(context.Context, *Claims) error) bool { return v == nil }) {
 		return errors.New("nil validator")
+	}
+	// Two decryption keys for one algorithm must be told apart by kid, or a
+	// token would have to be tried against both.
+	for i, a := range c.decryptKeys {
+		for _, b := range c.decryptKeys[:i] {
+			shared := slices.ContainsFunc(a.algs, func(alg string) bool { return slices.Contains(b.algs, alg) }) && a.enc == b.enc
+			if shared && (a.kid == "" || b.kid == "" || a.kid == b.kid) {
+				return errors.New("two decryption keys for the same algorithm need distinct kids")
+			}
+		}
 	}
 	return nil
 }

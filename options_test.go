@@ -153,7 +153,9 @@ func TestDiscoveryRFC8414(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	issuer := srv.URL + "/tenant-a"
-	g, err := jwtguard.New(t.Context(), jwtguard.WithIssuerDiscovery(issuer), jwtguard.WithAudience(audience))
+	// The keys live on another host (port) than the issuer, so it is listed.
+	g, err := jwtguard.New(t.Context(), jwtguard.WithIssuerDiscovery(issuer), jwtguard.WithAudience(audience),
+		jwtguard.WithDiscoveredJWKSHosts(strings.TrimPrefix(keys.URL, "http://")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func New(ctx context.Context, base string) (http.Handler, error) {
 		if !api.Ready() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(api.Status())
+		_ = json.NewEncoder(w).Encode(api.Status().Redacted()) // public: no URLs or fetch errors
 	})
 	return mux, nil
 }
