@@ -79,7 +79,7 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	s.mu.RLock()
 	e := s.m[key]
 	s.mu.RUnlock()
-	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.policy.current(e.epoch) {
+	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.policy.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}

@@ -29,7 +29,11 @@ func FuzzBearerToken(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		r := &http.Request{Header: http.Header{"Authorization": {v}}}
-		token, err := bearerToken(r)
+		var (
+			token string
+			err   error
+		)
+		costOracle(t, len(v), func() { token, err = bearerToken(r) })
 		if err != nil {
 			if !errors.Is(err, ErrInvalidRequest) {
 				t.Fatalf("unexpected error %v", err)
@@ -121,7 +125,11 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := g.Verify(t.Context(), token)
+		var (
+			c   *Claims
+			err error
+		)
+		costOracle(t, len(token), func() { c, err = g.Verify(t.Context(), token) })
 		if err == nil {
 			if c == nil || c.Issuer() != "i" || c.ExpiresAt().IsZero() || !slices.Contains(c.Audience(), "a") {
 				t.Fatalf("accepted %q with claims %+v", token, c)
@@ -140,7 +148,11 @@ func FuzzParseJWKSet(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`))
 	f.Add([]byte(`{"keys":[{"kty":"oct","k":"AAAA"}]}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		set, _, err := parseJWKSet(doc, false)
+		var (
+			set *keySet
+			err error
+		)
+		costOracle(t, len(doc), func() { set, _, err = parseJWKSet(doc, false) })
 		if err != nil {
 			return
 		}
@@ -170,8 +182,17 @@ func FuzzParseClaims(f *testing.F) {
 	f.Add([]byte(`{"":1e700}`))
 	f.Add([]byte(`{"role":"user","ROLE":"admin"}`))
 	f.Add([]byte(`{"iss":"\u00e9\ud800","sub":"x\n"}`))
+	f.Add([]byte("{\"\":\"\x0f\\b\"}")) // a raw control character (CI finding, 2026-11-23)
+	f.Add([]byte(`{"sub":"a","ſub":"b"}`))
+	f.Add([]byte(`{"a":{"r":1,"R":2}}`))
+	f.Add([]byte(`{"exp":null}`))
+	f.Add([]byte(`{"alg":"ES256","x":` + strings.Repeat("[", 6000)))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		c, err := parseClaims(payload)
+		var (
+			c   *Claims
+			err error
+		)
+		costOracle(t, len(payload), func() { c, err = parseClaims(payload) })
 		if err != nil {
 			return
 		}
@@ -219,8 +240,12 @@ func FuzzParseHeader(f *testing.F) {
 	f.Add([]byte(`{"alg":"RS256","alg":"none"}`))
 	f.Add([]byte(`{"alg":"ES256","crit":["b64"],"b64":false}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var h joseHeader
-		if !parseHeader(b, &h) {
+		var (
+			h  joseHeader
+			ok bool
+		)
+		costOracle(t, len(b), func() { h = joseHeader{}; ok = parseHeader(b, &h) })
+		if !ok {
 			return
 		}
 		std, err := decodeExact(b)
@@ -271,7 +296,11 @@ func FuzzDecrypt(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := g.Verify(t.Context(), token)
+		var (
+			c   *Claims
+			err error
+		)
+		costOracle(t, len(token), func() { c, err = g.Verify(t.Context(), token) })
 		if err == nil {
 			if c.Issuer() != "i" {
 				t.Fatalf("accepted %q", token)

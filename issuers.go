@@ -262,6 +262,7 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 	}
 	if old != nil && old.config.equal(&ic) { // the same answer: keep keys and cached tokens
 		old.approvedAt, old.lastUsed = now, now
+		old.policy.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
 		call.policy = old.policy
 		return
 	}
@@ -278,6 +279,7 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 	if old != nil {
 		d.dropLocked(iss)
 	}
+	p.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
 	e := &dynamicEntry{config: ic, policy: p, remote: remote, cancel: func() {}, lastUsed: now, approvedAt: now}
 	if remote != nil {
 		var rctx context.Context

@@ -405,7 +405,7 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 		return nil, err
 	}
 	if len(set.keys) == 0 {
-		return nil, fmt.Errorf("key set has no usable signing key (%d skipped)", len(skipped))
+		return nil, fmt.Errorf("key set has no usable signing key (%d skipped: %v)", len(skipped), errors.Join(skipped...))
 	}
 	now := j.now()
 	st := &jwksState{url: u, set: set, fetchedAt: now, freshTill: now.Add(lifetime(header, now, j.settings))}

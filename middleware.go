@@ -58,12 +58,18 @@ type policy struct {
 	// retired is set when the policy stops being trusted (a resolver's
 	// issuer evicted or no longer approved): its cached tokens die with it.
 	retired atomic.Bool
+	// approvedTill (Unix nanoseconds, 0: for ever) ends a resolver's
+	// approval: past it, cached tokens miss and the resolver is asked again.
+	approvedTill atomic.Int64
 }
 
 // current reports whether a token verified under this policy with keys of
-// epoch is still good: the policy still trusted, no key removed since,
-// and the keys within their stale window.
-func (p *policy) current(epoch uint64) bool {
+// epoch is still good at now: the policy still trusted, no key removed
+// since, and the keys within their stale window.
+func (p *policy) current(epoch uint64, now time.Time) bool {
+	if till := p.approvedTill.Load(); till != 0 && now.UnixNano() >= till {
+		return false
+	}
 	return !p.retired.Load() && p.keys.epoch() == epoch && p.keys.usable()
 }
 

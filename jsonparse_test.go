@@ -1,0 +1,180 @@
+package jwtguard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime/metrics"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// Cost oracles for fuzz targets: every parser of untrusted bytes must stay
+// linear, so one input may take at most maxFuzzCall and allocate at most
+// allocPerByte bytes per input byte (plus a fixed allowance). A call over
+// budget is retried: only a minimum over three runs fails, so a GC pause
+// on a busy machine is not a finding.
+const (
+	maxFuzzCall  = 50 * time.Millisecond
+	allocPerByte = 64
+	allocFixed   = 256 << 10
+)
+
+var allocSample = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+
+func allocatedBytes() uint64 {
+	metrics.Read(allocSample)
+	return allocSample[0].Value.Uint64()
+}
+
+func costOracle(t *testing.T, inputLen int, f func()) {
+	t.Helper()
+	budget := uint64(allocFixed + allocPerByte*inputLen)
+	bestTime, bestAlloc := time.Duration(1<<62), uint64(1<<62)
+	for range 3 {
+		a0, t0 := allocatedBytes(), time.Now()
+		f()
+		d, a := time.Since(t0), allocatedBytes()-a0
+		bestTime, bestAlloc = min(bestTime, d), min(bestAlloc, a)
+		if bestTime <= maxFuzzCall && bestAlloc <= budget {
+			return
+		}
+	}
+	t.Fatalf("input of %d bytes: %v and %d bytes allocated (budget %v, %d bytes)", inputLen, bestTime, bestAlloc, maxFuzzCall, budget)
+}
+
+// FuzzCheckJSON checks the scanner against encoding/json: what it accepts
+// is valid JSON within the depth limit, with no two names in one object
+// that encoding/json would match to one field; and valid UTF-8 JSON of that
+// kind, free of surrogate escapes, is accepted.
+func FuzzCheckJSON(f *testing.F) {
+	for _, s := range []string{`{}`, ` {"a":[1,2,{"b":null}]} `, `{"a":"\u00e9\ud83d\ude00"}`, `{"sub":1,"ſub":2}`,
+		`{"a":{"k":1,"K":2}}`, `{"a":` + strings.Repeat("[", 20) + strings.Repeat("]", 20) + `}`, `{"":"\u0000"}`,
+		`{"a":-0.0e+1,"b":1E400}`, `{"a":01}`, `{"a":"\x0f"}`, `[1]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var err error
+		costOracle(t, len(b), func() { err = checkJSON(b) })
+		verdict, depthOK, dupFree := referenceVerdict(b)
+		if err == nil && (!verdict || !depthOK || !dupFree) {
+			t.Fatalf("accepted %q: encoding/json valid object=%v, depth ok=%v, names distinct=%v", b, verdict, depthOK, dupFree)
+		}
+		surrogate := bytes.Contains(bytes.ToLower(b), []byte(`\ud`))
+		if err != nil && verdict && depthOK && dupFree && utf8.Valid(b) && !surrogate {
+			t.Fatalf("refused %q (%v), which encoding/json reads as one object", b, err)
+		}
+	})
+}
+
+// referenceVerdict walks b with encoding/json's tokenizer: is it one JSON
+// object, no deeper than maxJSONDepth, with names distinct under folding?
+func referenceVerdict(b []byte) (valid, depthOK, dupFree bool) {
+	if !json.Valid(b) {
+		return false, true, true
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	depthOK, dupFree = true, true
+	type frame struct {
+		object bool
+		names  map[string]bool
+		key    bool // the next token of an object is a name
+	}
+	var stack []*frame
+	first := true
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, depthOK, dupFree
+		}
+		if first {
+			if delim, ok := tok.(json.Delim); !ok || delim != '{' {
+				return false, depthOK, dupFree
+			}
+			first = false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if name, ok := tok.(string); ok {
+				folded := foldName([]byte(name))
+				if top.names[folded] {
+					dupFree = false
+				}
+				top.names[folded] = true
+				top.key = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if top != nil && top.object {
+				top.key = true
+			}
+			stack = append(stack, &frame{object: tok == json.Delim('{'), names: map[string]bool{}, key: true})
+			if len(stack) > maxJSONDepth {
+				depthOK = false
+			}
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		default:
+			if top != nil && top.object {
+				top.key = true
+			}
+		}
+	}
+	return true, depthOK, dupFree
+}
+
+// BenchmarkHostileJSON shows the scanner's cost per byte staying flat as
+// hostile shapes grow to the token size cap (and to 64 KiB, for key sets).
+// Compare the ns/byte metric across sizes of one shape.
+func BenchmarkHostileJSON(b *testing.B) {
+	shapes := map[string]func(n int) []byte{
+		"deep-open":   func(n int) []byte { return []byte(`{"alg":"ES256","x":` + strings.Repeat("[", n)) },
+		"deep-closed": func(n int) []byte { return []byte(`{"x":` + strings.Repeat("[", n/2) + strings.Repeat("]", n/2) + `}`) },
+		"wide-array":  func(n int) []byte { return []byte(`{"x":[` + strings.Repeat("1,", n/2) + `1]}`) },
+		"long-string": func(n int) []byte { return []byte(`{"x":"` + strings.Repeat("a", n) + `"}`) },
+		"escapes":     func(n int) []byte { return []byte(`{"x":"` + strings.Repeat(`\u00e9`, n/6) + `"}`) },
+		"members": func(n int) []byte {
+			var s strings.Builder
+			s.WriteString(`{`)
+			for i := 0; s.Len() < n; i++ {
+				fmt.Fprintf(&s, `"m%d":0,`, i)
+			}
+			s.WriteString(`"end":0}`)
+			return []byte(s.String())
+		},
+		"folded-members": func(n int) []byte {
+			var s strings.Builder
+			s.WriteString(`{`)
+			for i := 0; s.Len() < n; i++ {
+				fmt.Fprintf(&s, `"ſ%d":0,`, i)
+			}
+			s.WriteString(`"end":0}`)
+			return []byte(s.String())
+		},
+	}
+	for _, name := range []string{"deep-open", "deep-closed", "wide-array", "long-string", "escapes", "members", "folded-members"} {
+		for _, size := range []int{1 << 10, 4 << 10, 8 << 10, 64 << 10} {
+			doc := shapes[name](size)
+			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(doc)))
+				for b.Loop() {
+					_ = checkJSON(doc)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(doc)), "ns/byte")
+			})
+		}
+	}
+}
