@@ -2,10 +2,7 @@ module github.com/jwtguard/jwtguard
 
 go 1.25.0
 
-require (
-	github.com/lestrrat-go/jwx/v3 v3.3.0
-	github.com/valyala/fastjson v1.6.10
-)
+require github.com/lestrrat-go/jwx/v3 v3.3.0
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
@@ -17,6 +14,7 @@ require (
 	github.com/lestrrat-go/httprc/v3 v3.0.6 // indirect
 	github.com/lestrrat-go/option/v2 v2.0.0 // indirect
 	github.com/segmentio/asm v1.2.1 // indirect
+	github.com/valyala/fastjson v1.6.10 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 )
