@@ -210,9 +210,23 @@ func (iss *Issuer) pruneLocked(now time.Time) {
 }
 
 // Issue signs an access token for subject with the standard claims (iss,
-// sub, aud, iat, nbf, exp, jti) and extra, which may not override them.
-// It returns the token and its expiry.
+// sub, aud, iat, nbf, exp, jti) and extra, and returns it with its expiry.
+// It refuses (with [ErrExtraClaim]) extra names that fold, as
+// strings.EqualFold does, to a claim only the issuer sets (the seven of
+// RFC 7519, sid, cnf), spellings of scope or scp other than these, and
+// extra values that jwtguard would refuse to read: two member names that
+// fold together in one object, or more than 16 levels of nesting. An
+// application decoding claims with encoding/json matches names that way, so
+// it could otherwise read a caller's "ſub" (U+017F) as the subject.
 func (iss *Issuer) Issue(subject string, extra map[string]any) (string, time.Time, error) {
+	return iss.issue(subject, extra, "")
+}
+
+// issue is Issue with the session id, which only [Sessions] sets.
+func (iss *Issuer) issue(subject string, extra map[string]any, sid string) (string, time.Time, error) {
+	if err := checkExtra(extra); err != nil {
+		return "", time.Time{}, err
+	}
 	k, err := iss.signingKey()
 	if err != nil {
 		return "", time.Time{}, err
@@ -223,9 +237,12 @@ func (iss *Issuer) Issue(subject string, extra map[string]any) (string, time.Tim
 	if _, err := rand.Read(jti); err != nil {
 		return "", time.Time{}, err
 	}
-	claims := make(map[string]any, len(extra)+7)
+	claims := make(map[string]any, len(extra)+8)
 	for name, v := range extra {
 		claims[name] = v
+	}
+	if sid != "" {
+		claims["sid"] = sid
 	}
 	claims["iss"] = iss.url
 	claims["sub"] = subject
@@ -242,6 +259,9 @@ func (iss *Issuer) Issue(subject string, extra map[string]any) (string, time.Tim
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := checkPayload(payload); err != nil {
 		return "", time.Time{}, err
 	}
 	header, _ := json.Marshal(map[string]string{"alg": iss.alg, "typ": "at+jwt", "kid": k.kid})

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
@@ -24,8 +27,37 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 
 // Sessions runs browser sessions on cookies: a short-lived access token in
 // an HttpOnly cookie and an opaque refresh token, rotated on every use, in
-// an HttpOnly cookie scoped to the auth endpoints. Re-use of a spent refresh
-// token revokes its whole family (RFC 9700 §4.14.2). Safe for concurrent use.
+// an HttpOnly cookie scoped to the auth endpoints. Safe for concurrent use.
+//
+// The refresh tokens rotated from one login form a family, whose id is the
+// access tokens' sid, so revoking the family (logout, theft) also ends its
+// access tokens, through [Sessions.Validator]. A spent refresh token that
+// comes back was copied, and whoever holds the live one may be the thief, so
+// the family is revoked (RFC 9700 §4.14.2). Except that two tabs refreshing
+// at once send the same token, and that must not log the user out:
+//
+//   - A token exchanged less than the grace window ago ([WithRefreshGrace],
+//     10 s by default) may be exchanged once more. The late exchange gets a
+//     refresh token of its own (the first one's is stored only as a hash),
+//     of the family's newest generation; the browser keeps whichever cookie
+//     arrives last, and either works.
+//   - Any other reuse revokes the family: a second late exchange, one after
+//     the window, and an unused token older than the family's newest
+//     generation. The last rule ends parallel branches: once one of two
+//     sibling tokens is exchanged, the other is dead on arrival, so a copy
+//     replayed inside the window yields a session only until both sides
+//     have refreshed once more.
+//
+// Three tabs refreshing at the same instant do revoke the session; pages
+// that can do that should take turns (the Web Locks API).
+//
+// The refresh cookie is "__Secure-", with the auth path: a "__Host-" one
+// needs Path=/ and would carry a long-lived secret to every route, log and
+// proxy of the site. The price is that a sibling subdomain can plant a
+// cookie of that name (cookie tossing). Requests with two are refused, as
+// neither can be told to be the browser's own; one planted into a browser
+// that has none still logs it into the planter's account, so serve logins
+// from a domain whose subdomains you all trust.
 type Sessions struct {
 	iss           *Issuer
 	store         Store
@@ -34,6 +66,8 @@ type Sessions struct {
 	authPath      string
 	idle          time.Duration
 	absolute      time.Duration
+	grace         time.Duration
+	throttle      func(*http.Request) (bool, time.Duration)
 	afterLogin    string
 	afterLogout   string
 	log           *slog.Logger
@@ -41,6 +75,14 @@ type Sessions struct {
 	crossOrigin   *http.CrossOriginProtection
 	cookieOptions []jwtguard.CookieOption
 }
+
+// graceReuses is how often a spent refresh token may be exchanged again
+// within the grace window: once, for a second tab.
+const graceReuses = 1
+
+// storeRetryAfter is the Retry-After, in seconds, of a 503 for a store that
+// did not answer.
+const storeRetryAfter = 5
 
 // A SessionOption configures [Sessions].
 type SessionOption func(*Sessions) error
@@ -76,6 +118,46 @@ func WithRefreshLifetimes(idle, absolute time.Duration) SessionOption {
 	}
 }
 
+// WithRefreshGrace sets the grace window for concurrent refreshes: a
+// refresh token exchanged less than d ago may be exchanged once more without
+// revoking its family (see [Sessions] for the exact rule). Keep it to
+// seconds: it is how long a copied token can still be turned into a session
+// without being taken for theft. 0 turns it off: any reuse revokes the
+// family. At most a minute. Default: 10 seconds.
+func WithRefreshGrace(d time.Duration) SessionOption {
+	return func(x *Sessions) error {
+		if d < 0 || d > time.Minute {
+			return errors.New("refresh grace must be between 0 and a minute")
+		}
+		x.grace = d
+		return nil
+	}
+}
+
+// WithLoginThrottle consults allow before the login handler checks any
+// credentials; when it refuses, the handler answers 429 with Retry-After
+// (retryAfter rounded up to whole seconds, at least 1) and never calls the
+// check. The request body is already size-limited, so allow may read the
+// form (r.PostFormValue); the check can read it again.
+//
+// This package does not throttle by itself: limits, storage and lockout
+// policy belong to the application. A good allow limits attempts per
+// username and client IP together (slowing password guessing against one
+// account without letting anyone lock a user out from anywhere), with a
+// looser limit per IP (spraying many accounts) and per username (a botnet on
+// one account), and takes the client IP from r.RemoteAddr unless a proxy you
+// trust sets it. Count failures in the check function you pass to
+// [Sessions.LoginHandler]. Default: no throttling.
+func WithLoginThrottle(allow func(r *http.Request) (allowed bool, retryAfter time.Duration)) SessionOption {
+	return func(x *Sessions) error {
+		if allow == nil {
+			return errors.New("nil login throttle")
+		}
+		x.throttle = allow
+		return nil
+	}
+}
+
 // WithPages makes the handlers answer browser form posts (navigations)
 // with 303 redirects: to afterLogin after a login or refresh, to
 // afterLogout after a logout. Other requests get 204. Default: always 204.
@@ -89,7 +171,8 @@ func WithSessionCookieOptions(opts ...jwtguard.CookieOption) SessionOption {
 	return func(x *Sessions) error { x.cookieOptions = append(x.cookieOptions, opts...); return nil }
 }
 
-// WithSessionLogger logs refresh-token reuse at Warn. Default: silent.
+// WithSessionLogger logs refresh-token reuse and store failures at Warn.
+// Default: silent.
 func WithSessionLogger(l *slog.Logger) SessionOption {
 	return func(x *Sessions) error { x.log = l; return nil }
 }
@@ -114,6 +197,7 @@ func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 		authPath:    "/auth",
 		idle:        24 * time.Hour,
 		absolute:    7 * 24 * time.Hour,
+		grace:       10 * time.Second,
 		log:         slog.New(slog.DiscardHandler),
 		now:         iss.now,
 		crossOrigin: http.NewCrossOriginProtection(),
@@ -140,18 +224,21 @@ func (s *Sessions) RefreshCookie() jwtguard.TokenCookie { return s.refresh }
 
 // Validator refuses access tokens whose session was revoked (logout or
 // refresh-token reuse) even before they expire: pass it to
-// jwtguard.WithValidator.
+// jwtguard.WithValidator. It reads sid as the guard's own strict parser
+// does ([jwtguard.Claims.SessionID]); a token without one is not a session
+// token and passes. It fails closed: when the store cannot answer, the
+// request is refused with 503 and Retry-After rather than let through.
 func (s *Sessions) Validator() func(context.Context, *jwtguard.Claims) error {
 	return func(ctx context.Context, c *jwtguard.Claims) error {
-		var v struct {
-			SID string `json:"sid"`
+		sid := c.SessionID()
+		if sid == "" {
+			return nil
 		}
-		if err := c.Decode(&v); err != nil || v.SID == "" {
-			return nil // not a session token; other checks apply
-		}
-		revoked, err := s.store.FamilyRevoked(ctx, v.SID)
+		revoked, err := s.store.FamilyRevoked(ctx, sid)
 		if err != nil {
-			return fmt.Errorf("session store: %w", err)
+			s.log.LogAttrs(ctx, slog.LevelWarn, "issuer: session store unavailable", slog.String("error", err.Error()))
+			return &jwtguard.Error{Status: http.StatusServiceUnavailable, Description: "session check unavailable",
+				RetryAfter: storeRetryAfter, Err: jwtguard.ErrRejected}
 		}
 		if revoked {
 			return errors.New("session revoked")
@@ -161,10 +248,21 @@ func (s *Sessions) Validator() func(context.Context, *jwtguard.Claims) error {
 }
 
 // LoginHandler authenticates with check (which returns the subject and any
-// extra claims, or ErrInvalidCredentials) and starts a session. POST only.
+// extra claims, or ErrInvalidCredentials) and starts a session. Before the
+// check it consults the login throttle, if any ([WithLoginThrottle]); after
+// a successful one it ends the session the browser already had (revokes
+// the family of its refresh cookie and of its verified access token), so no
+// stale session outlives a new login. POST only.
 func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, claims map[string]any, err error)) http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if s.throttle != nil {
+			if ok, wait := s.throttle(r); !ok {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+				writeJSONError(w, http.StatusTooManyRequests, "too_many_requests")
+				return
+			}
+		}
 		subject, claims, err := check(r)
 		if err != nil || subject == "" {
 			status := http.StatusUnauthorized
@@ -172,6 +270,15 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 				status = http.StatusInternalServerError
 			}
 			writeJSONError(w, status, "invalid_credentials")
+			return
+		}
+		if err := checkExtra(claims); err != nil { // before anything is revoked
+			s.log.LogAttrs(r.Context(), slog.LevelError, "issuer: login claims refused", slog.String("error", err.Error()))
+			writeJSONError(w, http.StatusInternalServerError, "server_error")
+			return
+		}
+		if _, err := s.endSession(r); err != nil {
+			s.storeFailed(w, r, err)
 			return
 		}
 		family, err := randomToken(16)
@@ -182,7 +289,7 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 		now := s.now()
 		if err := s.startSession(w, r, RefreshRecord{Family: family, Subject: subject, Claims: claims,
 			FamilyExpiry: now.Add(s.absolute)}); err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "server_error")
+			s.storeFailed(w, r, err)
 			return
 		}
 		s.done(w, r, s.afterLogin)
@@ -190,95 +297,171 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 }
 
 // RefreshHandler exchanges the refresh cookie for a new access token and a
-// new refresh token. A spent token revokes its family. POST only.
+// new refresh token; see [Sessions] for when a reused token revokes its
+// family instead. Requests with two refresh cookies are refused. A refusal
+// clears both cookies with 401 invalid_grant; a store that does not answer
+// gets 503 and leaves them, so a retry can succeed. POST only.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
 		rec, err := s.spend(r)
-		if err != nil {
+		if errors.Is(err, errRefresh) {
 			s.access.Clear(w)
 			s.refresh.Clear(w)
 			writeJSONError(w, http.StatusUnauthorized, "invalid_grant")
 			return
 		}
-		if err := s.startSession(w, r, RefreshRecord{Family: rec.Family, Subject: rec.Subject, Claims: rec.Claims,
-			FamilyExpiry: rec.FamilyExpiry}); err != nil {
-			writeJSONError(w, http.StatusInternalServerError, "server_error")
+		if err != nil {
+			s.storeFailed(w, r, err)
+			return
+		}
+		if err := s.startSession(w, r, rec); err != nil {
+			s.storeFailed(w, r, err)
 			return
 		}
 		s.done(w, r, s.afterLogin)
 	})
 }
 
-// LogoutHandler ends the session: it revokes the refresh token's family
-// (so its access tokens stop working too, with [Sessions.Validator]) and
-// clears both cookies. POST only.
+// LogoutHandler ends the session and clears both cookies. It revokes the
+// family of the refresh cookie and that of the access cookie's sid, so
+// logout works even when the refresh cookie is gone, and copies of either
+// token stop working too (with [Sessions.Validator]). The sid counts only if
+// the access token verifies with this issuer's keys: an unverified one could
+// name anyone's session. Two refresh cookies (cookie tossing) get 401
+// invalid_grant, after the access token's session was revoked. POST only.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie(s.refresh.Name()); err == nil && c.Value != "" {
-			if rec, err := s.store.Use(r.Context(), hashToken(c.Value)); err == nil {
-				_ = s.store.RevokeFamily(r.Context(), rec.Family)
-			}
-		}
+		tossed, err := s.endSession(r)
 		s.access.Clear(w)
 		s.refresh.Clear(w)
-		s.done(w, r, s.afterLogout)
+		switch {
+		case err != nil:
+			s.storeFailed(w, r, err)
+		case tossed:
+			writeJSONError(w, http.StatusUnauthorized, "invalid_grant")
+		default:
+			s.done(w, r, s.afterLogout)
+		}
 	})
 }
 
-// spend validates and uses up the refresh token of r.
-func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
-	c, err := r.Cookie(s.refresh.Name())
-	if err != nil || c.Value == "" {
-		return RefreshRecord{}, errRefresh
+// endSession revokes the session the browser of r holds: the family of its
+// refresh cookie, and the sid of its access cookie if that token verifies.
+// tossed reports two or more refresh cookies, none of which is used.
+func (s *Sessions) endSession(r *http.Request) (tossed bool, err error) {
+	ctx := r.Context()
+	var families []string
+	token, tossed := s.refreshCookie(r)
+	if token != "" {
+		rec, err := s.store.Use(ctx, hashToken(token), s.now())
+		switch {
+		case err == nil:
+			families = append(families, rec.Family)
+		case !errors.Is(err, ErrNotFound):
+			return tossed, err
+		}
 	}
-	rec, err := s.store.Use(r.Context(), hashToken(c.Value))
-	if err != nil {
+	if cs := r.CookiesNamed(s.access.Name()); len(cs) == 1 {
+		if c, ok := s.iss.verifyOwn(cs[0].Value); ok && c.SessionID() != "" && !slices.Contains(families, c.SessionID()) {
+			families = append(families, c.SessionID())
+		}
+	}
+	for _, f := range families {
+		if err := s.store.RevokeFamily(ctx, f); err != nil {
+			return tossed, err
+		}
+	}
+	return tossed, nil
+}
+
+// refreshCookie returns the request's refresh token: "" when there is
+// none, or it is not shaped like one. Two or more cookies of that name mean
+// a sibling subdomain planted one (cookie tossing): tossed is true and none
+// of them is returned.
+func (s *Sessions) refreshCookie(r *http.Request) (token string, tossed bool) {
+	cs := r.CookiesNamed(s.refresh.Name())
+	if len(cs) != 1 {
+		return "", len(cs) > 1
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(cs[0].Value); err != nil || len(b) != refreshTokenBytes {
+		return "", false
+	}
+	return cs[0].Value, false
+}
+
+// spend uses up the refresh token of r and returns the record to continue
+// the session from, its Generation set to the successor's. It returns
+// errRefresh for every refusal, or the store's error.
+func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
+	token, _ := s.refreshCookie(r)
+	if token == "" {
 		return RefreshRecord{}, errRefresh
 	}
 	now := s.now()
-	switch {
-	case rec.FamilyRevoked:
-		return RefreshRecord{}, errRefresh
-	case rec.Used:
-		// A spent token came back: it was copied. Whoever holds the family's
-		// live token may be the thief, so the whole family goes.
-		_ = s.store.RevokeFamily(r.Context(), rec.Family)
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "issuer: refresh token reuse; session revoked",
-			slog.String("subject", rec.Subject))
-		return RefreshRecord{}, errRefresh
-	case !now.Before(rec.IdleExpiry), !now.Before(rec.FamilyExpiry):
+	rec, err := s.store.Use(r.Context(), hashToken(token), now)
+	if errors.Is(err, ErrNotFound) {
 		return RefreshRecord{}, errRefresh
 	}
+	if err != nil {
+		return RefreshRecord{}, err
+	}
+	if rec.FamilyRevoked {
+		return RefreshRecord{}, errRefresh
+	}
+	next := rec.Generation + 1
+	if spent := !rec.UsedAt.IsZero() || rec.Generation < rec.FamilyHead; spent {
+		inGrace := !rec.UsedAt.IsZero() && rec.Reuses < graceReuses && s.grace > 0 && now.Sub(rec.UsedAt) < s.grace
+		if !inGrace {
+			// A copy of a spent token: whoever holds the family's live
+			// token may be the thief, so the whole family goes.
+			if err := s.store.RevokeFamily(r.Context(), rec.Family); err != nil {
+				return RefreshRecord{}, err
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "issuer: refresh token reuse; session revoked",
+				slog.String("subject", rec.Subject))
+			return RefreshRecord{}, errRefresh
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "issuer: refresh token reused within the grace window",
+			slog.String("subject", rec.Subject))
+		next = max(next, rec.FamilyHead) // a sibling of the newest, never stale on arrival
+	}
+	if !now.Before(rec.IdleExpiry) || !now.Before(rec.FamilyExpiry) {
+		return RefreshRecord{}, errRefresh
+	}
+	rec.Generation = next
 	return rec, nil
 }
 
 // startSession issues an access token and a fresh refresh token of rec's
-// family and sets both cookies.
+// family and generation, and sets both cookies.
 func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec RefreshRecord) error {
-	claims := make(map[string]any, len(rec.Claims)+1)
-	for k, v := range rec.Claims {
-		claims[k] = v
-	}
-	claims["sid"] = rec.Family
-	token, exp, err := s.iss.Issue(rec.Subject, claims)
+	token, exp, err := s.iss.issue(rec.Subject, rec.Claims, rec.Family)
 	if err != nil {
 		return err
 	}
-	refresh, err := randomToken(32) // 256 bits
+	refresh, err := randomToken(refreshTokenBytes)
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	rec.Hash = hashToken(refresh)
-	rec.IdleExpiry = minTime(s.now().Add(s.idle), rec.FamilyExpiry)
-	rec.Used, rec.FamilyRevoked = false, false
+	rec.IdleExpiry = minTime(now.Add(s.idle), rec.FamilyExpiry)
+	rec.UsedAt, rec.Reuses, rec.FamilyHead, rec.FamilyRevoked = time.Time{}, 0, 0, false
 	if err := s.store.Create(r.Context(), rec); err != nil {
 		return err
 	}
 	// Cookies count down on the wall clock; the lifetimes come from ours.
-	now := s.now()
 	s.access.Set(w, token, time.Now().Add(exp.Sub(now)))
 	s.refresh.Set(w, refresh, time.Now().Add(rec.IdleExpiry.Sub(now)))
 	return nil
+}
+
+// storeFailed answers a request the store (or signing) could not serve:
+// 503 with Retry-After, cookies left as they are.
+func (s *Sessions) storeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.LogAttrs(r.Context(), slog.LevelWarn, "issuer: session request failed", slog.String("error", err.Error()))
+	w.Header().Set("Retry-After", strconv.Itoa(storeRetryAfter))
+	writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
 }
 
 // post allows POST only and refuses cross-origin requests.
@@ -308,6 +491,9 @@ func writeJSONError(w http.ResponseWriter, status int, code string) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
 }
+
+// refreshTokenBytes is the size of a refresh token: 256 bits.
+const refreshTokenBytes = 32
 
 func randomToken(n int) (string, error) {
 	b := make([]byte, n)

@@ -3,6 +3,7 @@ package issuer
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 )
@@ -13,24 +14,36 @@ var ErrNotFound = errors.New("issuer: refresh token not found")
 // RefreshRecord is what a store keeps of one refresh token. The token
 // itself is never stored: only its SHA-256.
 type RefreshRecord struct {
-	Hash          [32]byte
-	Family        string         // every token rotated from one login shares it
-	Subject       string         // the user
-	Claims        map[string]any // extra claims for the access tokens it refreshes into
-	IdleExpiry    time.Time      // this token expires unused at
-	FamilyExpiry  time.Time      // no token of the family lives past this (absolute lifetime)
-	Used          bool           // it was already exchanged once
-	FamilyRevoked bool           // logout or detected reuse
+	Hash         [32]byte
+	Family       string         // every token rotated from one login shares it; the access tokens' sid
+	Subject      string         // the user
+	Claims       map[string]any // extra claims for the access tokens it refreshes into
+	Generation   uint64         // 0 for the login's token, one more for each exchange after it
+	IdleExpiry   time.Time      // this token expires unused at
+	FamilyExpiry time.Time      // no token of the family lives past this (absolute lifetime)
+
+	// Kept by the store: Create ignores them, Use reports them as they were
+	// before the call.
+	UsedAt        time.Time // first exchange of this token; zero while unused
+	Reuses        int       // exchanges after the first
+	FamilyHead    uint64    // the family's newest generation
+	FamilyRevoked bool      // logout or detected reuse
 }
 
 // Store keeps refresh tokens. Implementations must be safe for concurrent
-// use, and Use must be atomic: of two concurrent calls for one hash,
-// exactly one sees Used == false.
+// use, and each method must be atomic (a single Redis script, say). Use
+// above all: of concurrent calls for one hash exactly one sees UsedAt zero,
+// and each of the others sees a different Reuses. [Sessions] decides
+// everything else from what Use returns.
 type Store interface {
-	// Create saves a new, unused token.
+	// Create saves a new, unused token and raises its family's head to
+	// rec.Generation if it is lower.
 	Create(ctx context.Context, rec RefreshRecord) error
-	// Use marks the token used and returns its record as it was before.
-	Use(ctx context.Context, hash [32]byte) (RefreshRecord, error)
+	// Use returns the token's record as it was before the call, with its
+	// family's head and revocation, and records the call: the first use
+	// sets UsedAt to now and raises the family head to Generation+1, every
+	// later one adds one to Reuses. An unknown token is ErrNotFound.
+	Use(ctx context.Context, hash [32]byte, now time.Time) (RefreshRecord, error)
 	// RevokeFamily revokes every token of a family, used or not.
 	RevokeFamily(ctx context.Context, family string) error
 	// FamilyRevoked reports whether a family was revoked.
@@ -50,6 +63,7 @@ type MemoryStore struct {
 
 type family struct {
 	revoked bool
+	head    uint64
 	expiry  time.Time
 }
 
@@ -61,6 +75,7 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 	return &MemoryStore{now: now, tokens: map[[32]byte]*RefreshRecord{}, families: map[string]*family{}}
 }
 
+// Create implements [Store].
 func (m *MemoryStore) Create(_ context.Context, rec RefreshRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -69,31 +84,44 @@ func (m *MemoryStore) Create(_ context.Context, rec RefreshRecord) error {
 		return errors.New("issuer: duplicate refresh token")
 	}
 	r := rec
+	r.Claims = maps.Clone(rec.Claims)
+	r.UsedAt, r.Reuses, r.FamilyHead, r.FamilyRevoked = time.Time{}, 0, 0, false
 	m.tokens[rec.Hash] = &r
 	f := m.families[rec.Family]
 	if f == nil {
 		f = &family{}
 		m.families[rec.Family] = f
 	}
+	f.head = max(f.head, rec.Generation)
 	f.expiry = rec.FamilyExpiry
 	return nil
 }
 
-func (m *MemoryStore) Use(_ context.Context, hash [32]byte) (RefreshRecord, error) {
+// Use implements [Store].
+func (m *MemoryStore) Use(_ context.Context, hash [32]byte, now time.Time) (RefreshRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.tokens[hash]
 	if !ok {
 		return RefreshRecord{}, ErrNotFound
 	}
-	before := *r
-	if f := m.families[r.Family]; f != nil {
-		before.FamilyRevoked = f.revoked
+	f := m.families[r.Family]
+	if f == nil { // revoked and pruned meanwhile; cannot happen while the token is kept
+		f = &family{revoked: true, head: r.Generation, expiry: r.FamilyExpiry}
+		m.families[r.Family] = f
 	}
-	r.Used = true
+	before := *r
+	before.FamilyHead, before.FamilyRevoked = f.head, f.revoked
+	if r.UsedAt.IsZero() {
+		r.UsedAt = now
+		f.head = max(f.head, r.Generation+1)
+	} else {
+		r.Reuses++
+	}
 	return before, nil
 }
 
+// RevokeFamily implements [Store].
 func (m *MemoryStore) RevokeFamily(_ context.Context, fam string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -106,6 +134,7 @@ func (m *MemoryStore) RevokeFamily(_ context.Context, fam string) error {
 	return nil
 }
 
+// FamilyRevoked implements [Store].
 func (m *MemoryStore) FamilyRevoked(_ context.Context, fam string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
