@@ -12,17 +12,43 @@ import (
 // Claims are the verified claims of a token. A *Claims is immutable and safe
 // for concurrent use: the guard may hand the same value to many requests.
 type Claims struct {
-	issuer    string
-	subject   string
-	id        string
-	sessionID string
-	audience  []string
-	expiresAt time.Time
-	notBefore time.Time
-	issuedAt  time.Time
-	scopes    []string
-	raw       []byte // the payload JSON, for Decode
+	issuer      string
+	subject     string
+	id          string
+	sessionID   string
+	audience    []string
+	expiresAt   time.Time
+	notBefore   time.Time
+	issuedAt    time.Time
+	scopes      []string
+	permissions []string
+	header      TokenHeader
+	token       string // the token itself, with WithRawToken only
+	raw         []byte // the payload JSON, for Decode
 }
+
+// TokenHeader holds the facts of a verified token's protected header.
+type TokenHeader struct {
+	Alg string // the signing algorithm
+	Kid string // the key ID, "" when absent
+	Typ string // the media type, "" when absent
+}
+
+// Header returns the verified token's header facts. It is zero for
+// claims built with [ClaimsFromJSON].
+func (c *Claims) Header() TokenHeader { return c.header }
+
+// RawToken returns the token the claims were verified from, for token
+// exchange or forwarding to another service; "" unless the guard was built
+// with [WithRawToken].
+func (c *Claims) RawToken() string { return c.token }
+
+// Permissions returns the "permissions" claim (an array, as Auth0's RBAC
+// writes it, or a space-delimited string).
+func (c *Claims) Permissions() []string { return slices.Clone(c.permissions) }
+
+// HasPermission reports whether the token grants permission p.
+func (c *Claims) HasPermission(p string) bool { return slices.Contains(c.permissions, p) }
 
 // Issuer returns the iss claim.
 func (c *Claims) Issuer() string { return c.issuer }

@@ -134,8 +134,11 @@ func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, e
 		decoded[i] = b
 	}
 	var h joseHeader
-	if !parseHeader(decoded[0], &h) || h.Enc == "" {
-		return nil, fail(ErrMalformedToken)
+	if err := parseHeader(decoded[0], &h); err != nil {
+		return nil, failf(ErrMalformedToken, "JWE %v", err)
+	}
+	if h.Enc == "" {
+		return nil, failf(ErrMalformedToken, `JWE header has no "enc"`)
 	}
 	if h.Zip || h.Crit || keyManagement[h.Alg] == nil || contentEncryption[h.Enc] == 0 {
 		return nil, fail(ErrEncryption)

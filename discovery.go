@@ -73,7 +73,7 @@ func (d *discovery) jwksURL(ctx context.Context) (string, error) {
 		if d.jwks != "" {
 			return d.jwks, nil
 		}
-		return "", fmt.Errorf("discovery: %v", err)
+		return "", fmt.Errorf("discovery: %w", err)
 	}
 	d.jwks, d.freshTill = u, now.Add(ttl)
 	return u, nil
@@ -95,7 +95,7 @@ func (d *discovery) fetch(ctx context.Context) (string, time.Duration, error) {
 	for _, u := range metadataURLs(d.issuer) {
 		body, header, err := getDocument(ctx, d.client, u, "application/json")
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %v", u, err))
+			errs = append(errs, fmt.Errorf("%s: %w", u, err))
 			continue
 		}
 		var doc struct {
@@ -103,25 +103,31 @@ func (d *discovery) fetch(ctx context.Context) (string, time.Duration, error) {
 			JWKSURI string `json:"jwks_uri"`
 		}
 		if err := checkJSON(body); err != nil {
-			return "", 0, fmt.Errorf("%s: %v", u, err)
+			return "", 0, permanent(fmt.Errorf("%s: %v", u, err))
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {
-			return "", 0, fmt.Errorf("%s: invalid JSON", u)
+			return "", 0, permanent(fmt.Errorf("%s: invalid JSON", u))
 		}
 		// The metadata must name exactly the issuer we trust (OIDC Discovery §4.3,
 		// RFC 8414 §3.3), or anyone could point us at their keys.
 		if doc.Issuer != d.issuer {
-			return "", 0, fmt.Errorf("%s: issuer %q does not match %q", u, doc.Issuer, d.issuer)
+			return "", 0, permanent(fmt.Errorf("discovery document %s names issuer %q, but the configured issuer is %q (they must match exactly, trailing slash included)", u, doc.Issuer, d.issuer))
 		}
 		if err := checkKeyURL(doc.JWKSURI, d.allowHTTP); err != nil {
-			return "", 0, fmt.Errorf("%s: jwks_uri: %v", u, errors.Unwrap(err))
+			return "", 0, permanent(fmt.Errorf("%s: jwks_uri %v", u, err))
 		}
 		if err := d.checkJWKSHost(doc.JWKSURI); err != nil {
-			return "", 0, fmt.Errorf("%s: jwks_uri: %v", u, err)
+			return "", 0, permanent(fmt.Errorf("%s: jwks_uri: %v", u, err))
 		}
 		return doc.JWKSURI, lifetime(header, d.now(), d.settings), nil
 	}
-	return "", 0, errors.Join(errs...)
+	// Permanent only when every place answered and none had the metadata;
+	// the text alone is kept, so one 404 does not make a timeout permanent.
+	err := errors.New(errors.Join(errs...).Error())
+	if !slices.ContainsFunc(errs, func(e error) bool { return !isPermanent(e) }) {
+		err = permanent(err)
+	}
+	return "", 0, err
 }
 
 // checkJWKSHost requires the jwks_uri to be on the issuer's host or a

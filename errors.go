@@ -3,9 +3,13 @@ package jwtguard
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error returned by [Guard.Authenticate] matches
@@ -51,14 +55,21 @@ var (
 	ErrForbidden = errors.New("jwtguard: forbidden")
 	// ErrCrossOrigin: a cookie-authenticated unsafe request came from another origin (403).
 	ErrCrossOrigin = errors.New("jwtguard: cross-origin request refused")
-	// ErrKeysUnavailable: the signing keys could not be loaded (503 with Retry-After).
+	// ErrKeysUnavailable: the signing keys could not be loaded for a reason
+	// that may pass: the network, a timeout, a 5xx (503 with Retry-After).
 	ErrKeysUnavailable = errors.New("jwtguard: signing keys unavailable")
+	// ErrKeysMisconfigured: the key source answers, but wrongly: a 404, a
+	// document that is not a key set, a discovery document naming another
+	// issuer. Retrying soon will not help; someone must fix the identity
+	// provider or the configuration (500, no Retry-After).
+	ErrKeysMisconfigured = errors.New("jwtguard: signing keys misconfigured")
 	// ErrConfig: [New] was given an invalid or unsafe configuration.
 	ErrConfig = errors.New("jwtguard: invalid configuration")
 )
 
 // Error is the error type returned by [Guard.Authenticate] and the
-// authorization middlewares. It carries what an RFC 6750 response needs.
+// authorization middlewares. It carries what an RFC 6750 response needs
+// and, for operators only, why the request was refused.
 type Error struct {
 	Status      int    // HTTP status
 	Code        string // RFC 6750 error code; "" when the request had no credentials
@@ -66,77 +77,171 @@ type Error struct {
 	Scope       string // required scopes, for insufficient_scope
 	RetryAfter  int    // seconds, for 503
 	Err         error  // one of the sentinels above
+
+	// Detail says in words why the request was refused, with the values
+	// involved: `issuer "https://x/" not trusted (trusted: "https://x")`.
+	// It quotes what the token claims and what the guard accepts, so it is
+	// for logs and error handlers, never for the HTTP response.
+	Detail string
+	// Token is what the refused token said, when it was read that far; nil
+	// otherwise. For logs and error handlers only, like Detail.
+	Token *TokenFacts
+
+	cause error // a validator's or requirement's own error
 }
 
-func (e *Error) Error() string { return e.Err.Error() + ": " + e.Description }
+// TokenFacts are the unverified facts of a refused token, for diagnosis.
+type TokenFacts struct {
+	Alg, Kid, Typ string
+	Issuer        string
+	Audience      []string
+	ExpiresAt     time.Time // zero when absent
+	NotBefore     time.Time
+	IssuedAt      time.Time
+	Now           time.Time     // the guard's clock at the decision
+	Leeway        time.Duration // the leeway that applied
+}
 
-// Unwrap returns the sentinel, so errors.Is works.
-func (e *Error) Unwrap() error { return e.Err }
+// LogValue renders the facts as a log group.
+func (f *TokenFacts) LogValue() slog.Value {
+	if f == nil {
+		return slog.Value{}
+	}
+	attrs := []slog.Attr{slog.String("alg", clip(f.Alg)), slog.String("kid", clip(f.Kid)), slog.String("typ", clip(f.Typ)),
+		slog.String("iss", clip(f.Issuer)), slog.String("aud", clip(strings.Join(f.Audience, " ")))}
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"exp", f.ExpiresAt}, {"nbf", f.NotBefore}, {"iat", f.IssuedAt}} {
+		if !t.at.IsZero() {
+			attrs = append(attrs, slog.Time(t.name, t.at))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Error returns the sentinel's text and, when known, the detail.
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ": " + e.Detail
+}
+
+// Unwrap returns the sentinel and, when a validator or requirement
+// refused, its own error: errors.Is and errors.As see both.
+func (e *Error) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.Err, e.cause}
+	}
+	return []error{e.Err}
+}
 
 // StatusCode returns the HTTP status; echo renders errors through it.
 func (e *Error) StatusCode() int { return e.Status }
 
 type failure struct {
+	sentinel    error
 	status      int
 	code        string
 	description string
 }
 
-// failures maps each sentinel to its response. Descriptions stay generic on
-// purpose: they tell a client what to fix without helping an attacker probe.
-var failures = map[error]failure{
-	ErrNoToken:              {http.StatusUnauthorized, "", "authentication required"},
-	ErrInvalidRequest:       {http.StatusBadRequest, "invalid_request", "malformed credentials"},
-	ErrMultipleTokens:       {http.StatusBadRequest, "invalid_request", "more than one token in request"},
-	ErrMalformedToken:       {http.StatusUnauthorized, "invalid_token", "malformed token"},
-	ErrTokenTooLarge:        {http.StatusUnauthorized, "invalid_token", "token too large"},
-	ErrUnsupportedAlgorithm: {http.StatusUnauthorized, "invalid_token", "signing algorithm not accepted"},
-	ErrUnsupportedHeader:    {http.StatusUnauthorized, "invalid_token", "token header not accepted"},
-	ErrEncryption:           {http.StatusUnauthorized, "invalid_token", "token encryption not accepted"},
-	ErrUnknownKey:           {http.StatusUnauthorized, "invalid_token", "unknown signing key"},
-	ErrSignature:            {http.StatusUnauthorized, "invalid_token", "invalid signature"},
-	ErrExpired:              {http.StatusUnauthorized, "invalid_token", "token expired"},
-	ErrNotYetValid:          {http.StatusUnauthorized, "invalid_token", "token not yet valid"},
-	ErrMissingClaim:         {http.StatusUnauthorized, "invalid_token", "required claim missing"},
-	ErrIssuer:               {http.StatusUnauthorized, "invalid_token", "issuer not trusted"},
-	ErrAudience:             {http.StatusUnauthorized, "invalid_token", "audience not accepted"},
-	ErrRejected:             {http.StatusUnauthorized, "invalid_token", "token rejected"},
-	ErrInsufficientScope:    {http.StatusForbidden, "insufficient_scope", "insufficient scope"},
-	ErrForbidden:            {http.StatusForbidden, "", "forbidden"},
-	ErrCrossOrigin:          {http.StatusForbidden, "", "cross-origin request refused"},
-	ErrKeysUnavailable:      {http.StatusServiceUnavailable, "", "signing keys temporarily unavailable"},
+// failures maps each sentinel to its response, in a fixed order (asError
+// takes the first match). Descriptions stay generic on purpose: they tell
+// a client what to fix without helping an attacker probe.
+var failures = []failure{
+	{ErrNoToken, http.StatusUnauthorized, "", "authentication required"},
+	{ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed credentials"},
+	{ErrMultipleTokens, http.StatusBadRequest, "invalid_request", "more than one token in request"},
+	{ErrMalformedToken, http.StatusUnauthorized, "invalid_token", "malformed token"},
+	{ErrTokenTooLarge, http.StatusUnauthorized, "invalid_token", "token too large"},
+	{ErrUnsupportedAlgorithm, http.StatusUnauthorized, "invalid_token", "signing algorithm not accepted"},
+	{ErrUnsupportedHeader, http.StatusUnauthorized, "invalid_token", "token header not accepted"},
+	{ErrEncryption, http.StatusUnauthorized, "invalid_token", "token encryption not accepted"},
+	{ErrUnknownKey, http.StatusUnauthorized, "invalid_token", "unknown signing key"},
+	{ErrSignature, http.StatusUnauthorized, "invalid_token", "invalid signature"},
+	{ErrExpired, http.StatusUnauthorized, "invalid_token", "token expired"},
+	{ErrNotYetValid, http.StatusUnauthorized, "invalid_token", "token not yet valid"},
+	{ErrMissingClaim, http.StatusUnauthorized, "invalid_token", "required claim missing"},
+	{ErrIssuer, http.StatusUnauthorized, "invalid_token", "issuer not trusted"},
+	{ErrAudience, http.StatusUnauthorized, "invalid_token", "audience not accepted"},
+	{ErrRejected, http.StatusUnauthorized, "invalid_token", "token rejected"},
+	{ErrInsufficientScope, http.StatusForbidden, "insufficient_scope", "insufficient scope"},
+	{ErrForbidden, http.StatusForbidden, "", "forbidden"},
+	{ErrCrossOrigin, http.StatusForbidden, "", "cross-origin request refused"},
+	{ErrKeysUnavailable, http.StatusServiceUnavailable, "", "signing keys temporarily unavailable"},
+	{ErrKeysMisconfigured, http.StatusInternalServerError, "", "signing keys misconfigured"},
 }
 
 // fail builds the *Error for a sentinel.
 func fail(sentinel error) *Error {
-	f, ok := failures[sentinel]
-	if !ok {
-		f = failures[ErrRejected]
+	for _, f := range failures {
+		if f.sentinel == sentinel {
+			return &Error{Status: f.status, Code: f.code, Description: f.description, Err: sentinel}
+		}
 	}
-	return &Error{Status: f.status, Code: f.code, Description: f.description, Err: sentinel}
+	e := fail(ErrRejected)
+	e.Err = sentinel
+	return e
 }
 
-// asError turns any error into an *Error. Errors that are not ours (from a
-// validator, say) become invalid_token without exposing their text.
-func asError(err error) *Error {
+// failf is fail with a detail for operators.
+func failf(sentinel error, format string, args ...any) *Error {
+	e := fail(sentinel)
+	e.Detail = fmt.Sprintf(format, args...)
+	return e
+}
+
+// asError turns any error into an *Error. An error that is not ours (from
+// a validator, say) becomes fallback, keeping the error as its cause and
+// its text as the detail, never in the response.
+func asError(err error, fallback error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	for sentinel := range failures {
-		if errors.Is(err, sentinel) {
-			return fail(sentinel)
+	for _, f := range failures {
+		if errors.Is(err, f.sentinel) {
+			return fail(f.sentinel)
 		}
 	}
-	out := fail(ErrRejected)
-	out.Err = errors.Join(ErrRejected, err)
+	out := fail(fallback)
+	out.cause = err
+	out.Detail = err.Error()
 	return out
+}
+
+// clip bounds a value quoted from a token in logs and details.
+func clip(s string) string {
+	const limit = 128
+	if len(s) <= limit {
+		return s
+	}
+	for i := limit; i > limit-4; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "…"
+		}
+	}
+	return s[:limit] + "…"
+}
+
+// quote renders a token's value for a detail: quoted, escaped, bounded.
+func quote(s string) string { return strconv.Quote(clip(s)) }
+
+// quoteList renders accepted values for a detail: "a", "b".
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // Challenge renders the WWW-Authenticate value for err (RFC 6750 §3).
 // Every parameter value is filtered to RFC 6750's character set.
 func Challenge(realm string, err error) string {
-	e := asError(err)
+	e := asError(err, ErrRejected)
 	var b strings.Builder
 	b.WriteString("Bearer")
 	sep := " "
@@ -198,7 +303,7 @@ type errorBody struct {
 // writeError writes the RFC 6750 response for err: status, challenge,
 // Retry-After for 503, and a small JSON body.
 func writeError(w http.ResponseWriter, realm string, err error) {
-	e := asError(err)
+	e := asError(err, ErrRejected)
 	h := w.Header()
 	if e.Status == http.StatusUnauthorized || e.Code != "" {
 		h.Set("WWW-Authenticate", Challenge(realm, e))

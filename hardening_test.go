@@ -52,7 +52,7 @@ func TestHostileJSONShapesCostLittle(t *testing.T) { // not parallel: AllocsPerR
 				t.Fatalf("got %v, want ErrMalformedToken", err)
 			}
 			allocs := testing.AllocsPerRun(5, func() { _ = authErr(g, tt.token) })
-			if allocs > 40 {
+			if allocs > 64 { // a fixed cost: the old reader allocated per nesting level
 				t.Fatalf("%.0f allocations for one hostile token", allocs)
 			}
 		})
@@ -67,8 +67,8 @@ func TestDeepKeySetRefused(t *testing.T) {
 	deep := `{"keys":[` + strings.Repeat("[", 20) + strings.Repeat("]", 20) + `]}`
 	f.iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(deep)) }))
 	g := f.guard(t, t.Context())
-	if err := authErr(g, f.token()); !errors.Is(err, jwtguard.ErrKeysUnavailable) {
-		t.Fatalf("got %v, want ErrKeysUnavailable", err)
+	if err := authErr(g, f.token()); !errors.Is(err, jwtguard.ErrKeysMisconfigured) {
+		t.Fatalf("got %v, want ErrKeysMisconfigured", err)
 	}
 	if st := g.Status().KeySources[0]; !strings.Contains(st.LastError, "deeper") {
 		t.Fatalf("last error %q does not say why", st.LastError)
@@ -330,8 +330,8 @@ func TestDiscoveredJWKSOnIssuerHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := keys.Sign(jwtguardtest.Claims{"iss": srv.URL, "aud": audience})
-	if err := authErr(g, token); !errors.Is(err, jwtguard.ErrKeysUnavailable) {
-		t.Fatalf("jwks_uri on another host: %v, want ErrKeysUnavailable", err)
+	if err := authErr(g, token); !errors.Is(err, jwtguard.ErrKeysMisconfigured) {
+		t.Fatalf("jwks_uri on another host: %v, want ErrKeysMisconfigured", err)
 	}
 	st := g.Status()
 	if !strings.Contains(st.KeySources[0].LastError, "neither the issuer's") {

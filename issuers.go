@@ -16,6 +16,9 @@ import (
 // and an https jwks_uri; it is refreshed like the key set.
 func WithIssuerDiscovery(issuer string) Option {
 	return func(c *config) error {
+		if issuer == "" {
+			return errors.New("WithIssuerDiscovery: empty issuer (an unset environment variable?)")
+		}
 		if c.discovery != "" {
 			return errors.New("WithIssuerDiscovery given twice: use WithTrustedIssuer for each issuer")
 		}

@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -610,61 +611,85 @@ func splitScope(s string) []string {
 }
 
 // parseHeader reads a protected header; alg is required.
-func parseHeader(b []byte, h *joseHeader) bool {
+func parseHeader(b []byte, h *joseHeader) error {
+	var bad string
 	err := scanObject(b, func(name []byte, v jsonValue) bool {
+		ok := true
 		switch string(name) {
 		case "alg":
-			return readString(v, &h.Alg)
+			ok = readString(v, &h.Alg)
 		case "kid":
-			return readString(v, &h.Kid)
+			ok = readString(v, &h.Kid)
 		case "typ":
-			return readString(v, &h.Typ)
+			ok = readString(v, &h.Typ)
 		case "enc":
-			return readString(v, &h.Enc)
+			ok = readString(v, &h.Enc)
 		case "cty":
-			return readString(v, &h.Cty)
+			ok = readString(v, &h.Cty)
 		case "crit":
 			h.Crit = true
 		case "zip":
 			h.Zip = true
 		}
-		return true
+		if !ok {
+			bad = string(name)
+		}
+		return ok
 	})
-	return err == nil && h.Alg != ""
+	switch {
+	case bad != "":
+		return fmt.Errorf("header member %q is not a string", bad)
+	case err != nil:
+		return fmt.Errorf("header: %w", err)
+	case h.Alg == "":
+		return errors.New(`header has no "alg"`)
+	}
+	return nil
 }
 
+// parseClaims reads a claims set. Registered claims must have their RFC
+// 7519 types (null is not a string or a number); scope, scp and
+// permissions may be null.
 func parseClaims(payload []byte) (*Claims, error) {
 	c := &Claims{raw: payload}
 	var scope, scp []string
+	var bad string
 	err := scanObject(payload, func(name []byte, v jsonValue) bool {
+		ok := true
 		switch string(name) {
 		case "iss":
-			return readString(v, &c.issuer)
+			ok = readString(v, &c.issuer)
 		case "sub":
-			return readString(v, &c.subject)
+			ok = readString(v, &c.subject)
 		case "jti":
-			return readString(v, &c.id)
+			ok = readString(v, &c.id)
 		case "sid":
-			return readString(v, &c.sessionID)
+			ok = readString(v, &c.sessionID)
 		case "aud":
-			var ok bool
 			c.audience, ok = readStrings(v)
-			return ok
 		case "exp":
-			return readDate(v, &c.expiresAt)
+			ok = readDate(v, &c.expiresAt)
 		case "nbf":
-			return readDate(v, &c.notBefore)
+			ok = readDate(v, &c.notBefore)
 		case "iat":
-			return readDate(v, &c.issuedAt)
+			ok = readDate(v, &c.issuedAt)
 		case "scope":
-			return scopeClaim(v, &scope)
+			ok = scopeClaim(v, &scope)
 		case "scp":
-			return scopeClaim(v, &scp)
+			ok = scopeClaim(v, &scp)
+		case "permissions":
+			ok = scopeClaim(v, &c.permissions)
 		}
-		return true
+		if !ok {
+			bad = string(name)
+		}
+		return ok
 	})
-	if err != nil {
-		return nil, ErrMalformedToken
+	switch {
+	case bad != "":
+		return nil, fmt.Errorf("claim %q has the wrong type", bad)
+	case err != nil:
+		return nil, fmt.Errorf("claims: %w", err)
 	}
 	c.scopes = scope
 	for _, s := range scp {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,6 +119,7 @@ type remoteJWKS struct {
 	lastErr     error
 	lastErrAt   time.Time
 	nextRefresh time.Time
+	failing     bool // the last fetch failed: logged once per change
 
 	fetches, fetchFailures, unknownKIDs atomic.Uint64
 }
@@ -167,15 +169,18 @@ func newRemote(client *http.Client, s CacheSettings, now func() time.Time, log *
 // checkKeyURL requires https, except for loopback hosts (tests, sidecars)
 // or when plain http was allowed with a loudly named option.
 func checkKeyURL(raw string, allowHTTP bool) error {
+	if raw == "" {
+		return errors.New("empty URL (an unset environment variable?)")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: key URL %q is not an absolute URL", ErrConfig, raw)
+		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (allowHTTP || isLoopback(u.Hostname())):
 	default:
-		return fmt.Errorf("%w: key URL %q must use https (InsecureAllowHTTPKeys allows http)", ErrConfig, raw)
+		return fmt.Errorf("%q must use https (InsecureAllowHTTPKeys allows http)", raw)
 	}
 	return nil
 }
@@ -287,13 +292,37 @@ func (j *remoteJWKS) currentSet() *keySet {
 	return nil
 }
 
+// unavailable is the error for a request that finds no usable keys: 503
+// with Retry-After while the failure may pass, 500 when the source
+// answers wrongly (a permanent failure), with the last error as detail.
 func (j *remoteJWKS) unavailable() error {
-	e := fail(ErrKeysUnavailable)
 	j.mu.Lock()
 	wait := j.nextAttempt.Sub(j.now())
+	last := j.lastErr
 	j.mu.Unlock()
+	if last == nil {
+		return failf(ErrKeysUnavailable, "keys from %s not loaded yet", j.name())
+	}
+	if isPermanent(last) {
+		return failf(ErrKeysMisconfigured, "keys from %s: %v", j.name(), last)
+	}
+	e := failf(ErrKeysUnavailable, "keys from %s: %v", j.name(), last)
 	e.RetryAfter = max(1, int(wait.Round(time.Second)/time.Second))
 	return e
+}
+
+// permanentError marks a fetch failure that retrying soon will not cure:
+// the server answered, but wrongly (4xx, not a key set, wrong issuer).
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return permanentError{err} }
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
 }
 
 // fetchShared joins the fetch in flight or starts one. Request-driven
@@ -331,6 +360,12 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	now := j.now()
 	j.mu.Lock()
 	j.fetches.Add(1)
+	changed := j.failing != (err != nil)
+	j.failing = err != nil
+	var oldSkipped []string
+	if old := j.state.Load(); old != nil {
+		oldSkipped = old.skipped
+	}
 	if err != nil {
 		j.fetchFailures.Add(1)
 		j.failures++
@@ -356,13 +391,25 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	j.inflight = nil
 	j.mu.Unlock()
 	close(call.done)
-	if err != nil {
-		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: key fetch failed",
-			slog.String("source", j.name()), slog.String("reason", err.Error()))
+	// Failures are logged when they start and when they end, not on every
+	// retry: a long outage is one line, not thousands.
+	switch {
+	case err != nil:
+		level, msg := slog.LevelDebug, "jwtguard: key fetch failed again"
+		if changed {
+			level, msg = slog.LevelWarn, "jwtguard: key fetch failing; serving the last good keys while they last"
+			if isPermanent(err) {
+				level, msg = slog.LevelError, "jwtguard: key source misconfigured; retrying with backoff"
+			}
+		}
+		j.log.LogAttrs(ctx, level, msg, slog.String("source", j.name()), slog.String("reason", err.Error()))
 		if j.onError != nil {
 			j.onError(j.name(), err)
 		}
-	} else if len(st.skipped) > 0 {
+	case changed:
+		j.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: key fetch recovered", slog.String("source", j.name()))
+	}
+	if err == nil && len(st.skipped) > 0 && !slices.Equal(st.skipped, oldSkipped) {
 		j.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: keys skipped in key set",
 			slog.String("source", j.name()), slog.Any("reasons", st.skipped))
 	}
@@ -402,10 +449,13 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 	}
 	set, skipped, err := parseJWKSet(body, false)
 	if err != nil {
-		return nil, err
+		return nil, permanent(err)
 	}
 	if len(set.keys) == 0 {
-		return nil, fmt.Errorf("key set has no usable signing key (%d skipped: %v)", len(skipped), errors.Join(skipped...))
+		if len(skipped) == 0 {
+			return nil, permanent(errors.New("key set has no signing key"))
+		}
+		return nil, permanent(fmt.Errorf("key set has no usable signing key (%d skipped: %v)", len(skipped), errors.Join(skipped...)))
 	}
 	now := j.now()
 	st := &jwksState{url: u, set: set, fetchedAt: now, freshTill: now.Add(lifetime(header, now, j.settings))}
@@ -441,14 +491,19 @@ func getDocument(ctx context.Context, client *http.Client, u, accept string) ([]
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+		err := fmt.Errorf("HTTP status %d", resp.StatusCode)
+		switch code := resp.StatusCode; {
+		case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
+			return nil, nil, err
+		}
+		return nil, nil, permanent(err)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
 	if err != nil {
 		return nil, nil, fetchError(err)
 	}
 	if len(body) > maxJWKSBytes {
-		return nil, nil, fmt.Errorf("document larger than %d bytes", maxJWKSBytes)
+		return nil, nil, permanent(fmt.Errorf("document larger than %d bytes", maxJWKSBytes))
 	}
 	return body, resp.Header, nil
 }
@@ -515,15 +570,6 @@ func (j *remoteJWKS) name() string {
 		return j.discover.issuer
 	}
 	return j.url
-}
-
-func (j *remoteJWKS) lastError() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.lastErr == nil {
-		return errors.New("not loaded yet")
-	}
-	return j.lastErr
 }
 
 func (j *remoteJWKS) epoch() uint64 {

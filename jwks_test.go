@@ -383,7 +383,8 @@ func TestRefreshSchedule(t *testing.T) {
 }
 
 // TestHostileJWKS: broken or hostile key endpoints never load keys, never
-// panic and never hang; the guard answers 503 and reports why.
+// panic and never hang; the guard answers 503 while the failure may pass,
+// 500 when the source answers wrongly, and reports why.
 func TestHostileJWKS(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -391,14 +392,15 @@ func TestHostileJWKS(t *testing.T) {
 		mode      int32
 		wantErr   string // in Status().LastError
 		wantValid bool
+		sentinel  error
 	}{
-		{"HTTP 500", serve500, "status 500", false},
-		{"garbage JSON", serveGarbage, "not a JWK Set", false},
-		{"10 MB body", serveHuge, "larger than", false},
-		{"redirect to another host", serveRedirectAway, "another origin", false},
-		{"empty key set", serveEmpty, "no usable signing key", false},
-		{"only unusable keys", serveNoUsableKeys, "no usable signing key", false},
-		{"redirect on the same origin", serveRedirectHome, "", true},
+		{"HTTP 500", serve500, "status 500", false, jwtguard.ErrKeysUnavailable},
+		{"garbage JSON", serveGarbage, "not a JWK Set", false, jwtguard.ErrKeysMisconfigured},
+		{"10 MB body", serveHuge, "larger than", false, jwtguard.ErrKeysMisconfigured},
+		{"redirect to another host", serveRedirectAway, "another origin", false, jwtguard.ErrKeysUnavailable},
+		{"empty key set", serveEmpty, "no signing key", false, jwtguard.ErrKeysMisconfigured},
+		{"only unusable keys", serveNoUsableKeys, "no usable signing key", false, jwtguard.ErrKeysMisconfigured},
+		{"redirect on the same origin", serveRedirectHome, "", true, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,8 +415,8 @@ func TestHostileJWKS(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, jwtguard.ErrKeysUnavailable) {
-				t.Fatalf("err = %v, want ErrKeysUnavailable", err)
+			if !errors.Is(err, tc.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tc.sentinel)
 			}
 			if st := g.Status().KeySources[0]; !strings.Contains(st.LastError, tc.wantErr) || st.Ready {
 				t.Fatalf("status = %+v, want last error containing %q", st, tc.wantErr)
@@ -461,14 +463,20 @@ func TestSlowJWKS(t *testing.T) {
 }
 
 // TestKeysAtStart: with WithKeysAtStart, New fails when keys cannot load
-// and succeeds once they can; without it, New never waits.
+// (ErrKeysUnavailable for an outage, ErrKeysMisconfigured for a 404: not
+// ErrConfig, as the configuration may be right) and succeeds once they
+// can; without it, New never waits.
 func TestKeysAtStart(t *testing.T) {
 	t.Parallel()
 	f := newFaultyJWKS(t, "ES256")
 	f.mode.Store(serve500)
 	if _, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(f.iss.JWKSURL()), jwtguard.WithIssuer(f.iss.URL),
-		jwtguard.WithAudience(audience), jwtguard.WithKeysAtStart()); !errors.Is(err, jwtguard.ErrConfig) {
+		jwtguard.WithAudience(audience), jwtguard.WithKeysAtStart()); !errors.Is(err, jwtguard.ErrKeysUnavailable) || errors.Is(err, jwtguard.ErrConfig) {
 		t.Fatalf("down at start with WithKeysAtStart: %v", err)
+	}
+	if _, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(f.iss.URL+"/missing"), jwtguard.WithIssuer(f.iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithKeysAtStart()); !errors.Is(err, jwtguard.ErrKeysMisconfigured) {
+		t.Fatalf("404 at start with WithKeysAtStart: %v", err)
 	}
 	g := f.guard(t, t.Context())
 	if g.Ready() {
@@ -539,10 +547,10 @@ func TestIssuerDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "iss": liar.URL})
-	if err := authErr(g2, token); !errors.Is(err, jwtguard.ErrKeysUnavailable) {
+	if err := authErr(g2, token); !errors.Is(err, jwtguard.ErrKeysMisconfigured) {
 		t.Fatalf("lying discovery document: %v", err)
 	}
-	if st := g2.Status().KeySources[0]; !strings.Contains(st.LastError, "does not match") {
+	if st := g2.Status().KeySources[0]; !strings.Contains(st.LastError, "but the configured issuer is") {
 		t.Fatalf("status = %+v", st)
 	}
 }

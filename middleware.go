@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -43,6 +44,7 @@ type Guard struct {
 	stop          context.CancelFunc
 	decryptKeys   []*decryptKey
 	allowPlain    bool
+	keepRaw       bool // WithRawToken
 }
 
 // policy is the validation policy of one trust anchor.
@@ -85,11 +87,11 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 			continue
 		}
 		if err := o(&c); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			return nil, configError(err)
 		}
 	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, configError(err)
 	}
 	g := &Guard{
 		policies:      make(map[string]*policy),
@@ -104,6 +106,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		validators:    c.validators,
 		decryptKeys:   c.decryptKeys,
 		allowPlain:    c.allowPlain,
+		keepRaw:       c.keepRaw,
 	}
 	if len(g.sources) == 0 {
 		g.sources = []TokenSource{FromAuthorizationHeader()}
@@ -120,17 +123,27 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
+	// Refusals are silent unless asked for (attackers control their
+	// volume), but key-loading trouble never is: it goes to slog's default
+	// logger when no logger was given.
+	keyLog := c.logger
+	if keyLog == nil {
+		keyLog = slog.Default()
+	}
 	if err := g.setupCrossOrigin(&c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		return nil, configError(err)
 	}
 	anchors := c.trusted
 	if c.hasKeys() {
 		anchors = append([]issuerConfig{c.issuerConfig}, anchors...)
 	}
 	for _, ic := range anchors {
-		p, remote, err := buildPolicy(&c, ic, g.now, g.log)
+		p, remote, err := buildPolicy(&c, ic, g.now, keyLog)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+			if len(ic.issuers) > 0 {
+				err = fmt.Errorf("issuer %q: %v", ic.issuers[0], err)
+			}
+			return nil, configError(err)
 		}
 		if remote != nil {
 			g.remotes = append(g.remotes, remote)
@@ -140,7 +153,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		}
 		for _, iss := range ic.issuers {
 			if _, dup := g.policies[iss]; dup {
-				return nil, fmt.Errorf("%w: issuer %q configured twice", ErrConfig, iss)
+				return nil, configError(fmt.Errorf("issuer %q configured twice", iss))
 			}
 			g.policies[iss] = p
 		}
@@ -148,7 +161,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	// A failed New must not leave refresh loops behind.
 	ctx, g.stop = context.WithCancel(ctx)
 	if c.resolver != nil {
-		g.dynamic = newDynamicIssuers(ctx, &c, g.now, g.log)
+		g.dynamic = newDynamicIssuers(ctx, &c, g.now, keyLog)
 	}
 	g.cache = newTokenCache(c.verifiedCacheMax)
 	for _, r := range g.remotes {
@@ -158,11 +171,19 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		for _, r := range g.remotes {
 			if err := r.fetchShared(ctx, true); err != nil {
 				g.stop()
-				return nil, fmt.Errorf("%w: keys not loaded from %s: %v", ErrConfig, r.name(), r.lastError())
+				return nil, r.unavailable()
 			}
 		}
 	}
 	return g, nil
+}
+
+// configError wraps err in ErrConfig once.
+func configError(err error) error {
+	if errors.Is(err, ErrConfig) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrConfig, err)
 }
 
 // possibleAlgorithms narrows allowed (all, when empty) to the algorithms
@@ -187,6 +208,26 @@ func possibleAlgorithms(allowed []string, static []*verifyKey) []string {
 		}
 	}
 	return out
+}
+
+// noAlgorithmError says why no allowed algorithm fits the keys, naming the
+// common case: an HMAC secret too short for the algorithm asked for.
+func noAlgorithmError(allowed []string, static []*verifyKey) error {
+	for _, k := range static {
+		secret, ok := k.key.([]byte)
+		if !ok {
+			continue
+		}
+		for _, a := range allowed {
+			if need := map[string]int{"HS384": 48, "HS512": 64}[a]; need > len(secret) {
+				return fmt.Errorf("%s needs a secret of at least %d bytes; WithHMACSecret has %d", a, need, len(secret))
+			}
+		}
+	}
+	if len(static) == 0 {
+		return fmt.Errorf("no allowed algorithm (%s) can verify with a fetched key set, which holds public keys only", strings.Join(allowed, ", "))
+	}
+	return fmt.Errorf("no allowed algorithm (%s) fits the configured keys", strings.Join(allowed, ", "))
 }
 
 // buildPolicy turns an anchor's configuration, with the guard-level
@@ -219,9 +260,10 @@ func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Log
 	if len(p.algs) == 0 {
 		p.algs = c.algorithms
 	}
-	p.algs = possibleAlgorithms(p.algs, ic.static)
+	allowed := p.algs
+	p.algs = possibleAlgorithms(allowed, ic.static)
 	if len(p.algs) == 0 {
-		return nil, nil, errors.New("no allowed algorithm fits the configured keys")
+		return nil, nil, noAlgorithmError(allowed, ic.static)
 	}
 	if !ic.leewaySet {
 		p.leeway = defaultLeeway
@@ -342,10 +384,10 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	return claims, nil
 }
 
-func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Claims, _ *policy, epoch uint64, _ error) {
+func (g *Guard) verify(ctx context.Context, token string, now time.Time) (*Claims, *policy, uint64, error) {
 	if strings.Count(token, ".") == 4 { // compact JWE
 		if len(g.decryptKeys) == 0 {
-			return nil, nil, 0, fail(ErrMalformedToken)
+			return nil, nil, 0, failf(ErrMalformedToken, "an encrypted token (JWE), and no decryption key is configured")
 		}
 		inner, err := decryptJWE(token, g.decryptKeys, true)
 		if err != nil {
@@ -353,35 +395,63 @@ func (g *Guard) verify(ctx context.Context, token string, now time.Time) (_ *Cla
 		}
 		token = string(inner)
 	} else if len(g.decryptKeys) > 0 && !g.allowPlain {
-		return nil, nil, 0, fail(ErrEncryption)
+		return nil, nil, 0, failf(ErrEncryption, "a plain signed token where encryption is required")
 	}
 	t, err := parseCompact(token)
 	if err != nil {
-		return nil, nil, 0, fail(ErrMalformedToken)
+		return nil, nil, 0, failf(ErrMalformedToken, "%v", err)
 	}
-	h := &t.header
 	claims, err := parseClaims(t.payload)
 	if err != nil {
-		return nil, nil, 0, fail(ErrMalformedToken)
+		e := failf(ErrMalformedToken, "%v", err)
+		e.Token = &TokenFacts{Alg: t.header.Alg, Kid: t.header.Kid, Typ: t.header.Typ, Now: now}
+		return nil, nil, 0, e
 	}
+	p, epoch, err := g.check(ctx, t, claims, now)
+	if err != nil {
+		e := asError(err, ErrRejected)
+		e.Token = facts(t, claims, now, p)
+		return nil, nil, 0, e
+	}
+	if g.keepRaw {
+		claims.token = token
+	}
+	return claims, p, epoch, nil
+}
+
+// check applies the policy of the token's issuer: alg, typ, signature and
+// claims.
+func (g *Guard) check(ctx context.Context, t *parsedToken, claims *Claims, now time.Time) (_ *policy, epoch uint64, _ error) {
+	h := &t.header
 	p, err := g.policyFor(ctx, claims.issuer)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, err
 	}
 	if !slices.Contains(p.algs, h.Alg) {
-		return nil, nil, 0, fail(ErrUnsupportedAlgorithm)
+		return p, 0, failf(ErrUnsupportedAlgorithm, "algorithm %s not accepted (accepted: %s)", quote(h.Alg), strings.Join(p.algs, ", "))
 	}
 	if len(p.types) > 0 && !slices.ContainsFunc(p.types, func(want string) bool { return typMatches(h.Typ, want) }) {
-		return nil, nil, 0, fail(ErrUnsupportedHeader)
+		return p, 0, failf(ErrUnsupportedHeader, "typ %s not accepted (required: %s)", quote(h.Typ), quoteList(p.types))
 	}
 	epoch = p.keys.epoch() // read before the keys, so a removal during verification is never missed
 	if err := verifyJWS(ctx, t, p.keys); err != nil {
-		return nil, nil, 0, err
+		return p, 0, err
 	}
 	if err := p.checkClaims(claims, now); err != nil {
-		return nil, nil, 0, err
+		return p, 0, err
 	}
-	return claims, p, epoch, nil
+	claims.header = TokenHeader{Alg: h.Alg, Kid: h.Kid, Typ: h.Typ}
+	return p, epoch, nil
+}
+
+// facts collects what a refused token said, for diagnosis.
+func facts(t *parsedToken, c *Claims, now time.Time, p *policy) *TokenFacts {
+	f := &TokenFacts{Alg: t.header.Alg, Kid: t.header.Kid, Typ: t.header.Typ, Issuer: c.issuer, Audience: c.audience,
+		ExpiresAt: c.expiresAt, NotBefore: c.notBefore, IssuedAt: c.issuedAt, Now: now}
+	if p != nil {
+		f.Leeway = p.leeway
+	}
+	return f
 }
 
 // policyFor picks the trust anchor by the token's (still unverified) iss.
@@ -395,60 +465,73 @@ func (g *Guard) policyFor(ctx context.Context, iss string) (*policy, error) {
 		return g.anyIssuer, nil
 	}
 	if iss == "" {
-		return nil, fail(ErrMissingClaim)
+		return nil, failf(ErrMissingClaim, `no "iss" claim (trusted: %s)`, g.trustedList())
 	}
 	if g.dynamic != nil {
 		return g.dynamic.policy(ctx, iss)
 	}
-	return nil, fail(ErrIssuer)
+	return nil, failf(ErrIssuer, "issuer %s not trusted (trusted: %s)", quote(iss), g.trustedList())
 }
 
-// checkClaims applies the time and audience rules of RFC 7519 §4.1.
+// trustedList names the configured issuers, for details.
+func (g *Guard) trustedList() string {
+	list := slices.Sorted(maps.Keys(g.policies))
+	if g.dynamic != nil {
+		list = append(list, "those the resolver approves")
+	}
+	return quoteList(list)
+}
+
+// checkClaims applies the time and audience rules of RFC 7519 §4.1, and the
+// optional age and presence rules.
 func (p *policy) checkClaims(c *Claims, now time.Time) error {
 	if c.expiresAt.IsZero() {
-		return fail(ErrMissingClaim)
+		return failf(ErrMissingClaim, `no "exp" claim`)
 	}
 	if !now.Before(c.expiresAt.Add(p.leeway)) {
-		return fail(ErrExpired)
+		return failf(ErrExpired, "exp %s ago (leeway %v)", ago(now.Sub(c.expiresAt)), p.leeway)
 	}
 	late := now.Add(p.leeway)
 	if !c.notBefore.IsZero() && late.Before(c.notBefore) {
-		return fail(ErrNotYetValid)
+		return failf(ErrNotYetValid, "nbf %s in the future (leeway %v)", ago(c.notBefore.Sub(now)), p.leeway)
 	}
 	if !c.issuedAt.IsZero() && late.Before(c.issuedAt) {
-		return fail(ErrNotYetValid)
+		return failf(ErrNotYetValid, "iat %s in the future (leeway %v)", ago(c.issuedAt.Sub(now)), p.leeway)
 	}
 	if len(p.audiences) > 0 {
 		if len(c.audience) == 0 {
-			return fail(ErrMissingClaim)
+			return failf(ErrMissingClaim, `no "aud" claim (accepted: %s)`, quoteList(p.audiences))
 		}
 		if !slices.ContainsFunc(c.audience, func(a string) bool { return slices.Contains(p.audiences, a) }) {
-			return fail(ErrAudience)
+			return failf(ErrAudience, "audience [%s] not accepted (accepted: %s)", quoteList(c.audience), quoteList(p.audiences))
 		}
 	}
 	if p.maxAge > 0 || p.maxLife > 0 {
 		if c.issuedAt.IsZero() {
-			return fail(ErrMissingClaim)
+			return failf(ErrMissingClaim, `no "iat" claim (required by a maximum token age or lifetime)`)
 		}
-		if p.maxAge > 0 && now.Sub(c.issuedAt) > p.maxAge+p.leeway {
-			return fail(ErrExpired)
+		if age := now.Sub(c.issuedAt); p.maxAge > 0 && age > p.maxAge+p.leeway {
+			return failf(ErrExpired, "issued %s ago, more than the maximum token age %v (leeway %v)", ago(age), p.maxAge, p.leeway)
 		}
-		if p.maxLife > 0 && c.expiresAt.Sub(c.issuedAt) > p.maxLife {
-			return fail(ErrExpired)
+		if life := c.expiresAt.Sub(c.issuedAt); p.maxLife > 0 && life > p.maxLife {
+			return failf(ErrExpired, "lifetime %v (exp - iat) is more than the maximum %v", life, p.maxLife)
 		}
 	}
 	for _, name := range p.required {
 		if !c.has(name) {
-			return fail(ErrMissingClaim)
+			return failf(ErrMissingClaim, "no %s claim (required)", quote(name))
 		}
 	}
 	return nil
 }
 
+// ago renders a duration for a detail, to the second.
+func ago(d time.Duration) string { return d.Round(time.Second).String() }
+
 func (g *Guard) runValidators(ctx context.Context, c *Claims) error {
 	for _, v := range g.validators {
 		if err := v(ctx, c); err != nil {
-			return asError(err)
+			return asError(err, ErrRejected)
 		}
 	}
 	return nil
@@ -456,12 +539,18 @@ func (g *Guard) runValidators(ctx context.Context, c *Claims) error {
 
 // WriteError writes the response for a refused request: by default an RFC
 // 6750 WWW-Authenticate challenge, Retry-After on 503, and a JSON body
-// {"error": ..., "error_description": ...}. It logs the refusal at Debug.
+// {"error": ..., "error_description": ...} with fixed texts. It logs the
+// refusal at Debug, in words and with the token's facts (never the token).
 func (g *Guard) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := asError(err)
-	g.log.LogAttrs(r.Context(), slog.LevelDebug, "jwtguard: request refused",
-		slog.Int("status", e.Status), slog.String("reason", e.Err.Error()),
-		slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	e := asError(err, ErrRejected)
+	if g.log.Enabled(r.Context(), slog.LevelDebug) {
+		attrs := []slog.Attr{slog.Int("status", e.Status), slog.String("reason", e.Error()),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path)}
+		if e.Token != nil {
+			attrs = append(attrs, slog.Any("token", e.Token))
+		}
+		g.log.LogAttrs(r.Context(), slog.LevelDebug, "jwtguard: request refused", attrs...)
+	}
 	if g.errorHandler != nil {
 		g.errorHandler(w, r, e)
 		return
@@ -480,13 +569,15 @@ func (g *Guard) Ready() bool {
 }
 
 // WaitReady blocks until every fetched key set has loaded once (the
-// background loop retries with backoff) or until ctx ends.
+// background loop retries with backoff) or until ctx ends. Its error
+// matches [ErrKeysUnavailable] or, when the source answers wrongly,
+// [ErrKeysMisconfigured], and says why.
 func (g *Guard) WaitReady(ctx context.Context) error {
 	for _, r := range g.remotes {
 		select {
 		case <-r.loaded:
 		case <-ctx.Done():
-			return fmt.Errorf("jwtguard: keys from %s not loaded: %v", r.name(), r.lastError())
+			return r.unavailable()
 		}
 	}
 	return nil

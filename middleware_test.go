@@ -536,7 +536,6 @@ func TestConfigErrors(t *testing.T) {
 		{"secret as public key", []jwtguard.Option{jwtguard.WithPublicKey("k", []byte(strings.Repeat("s", 40))), jwtguard.WithIssuer("x"), jwtguard.WithAudience("y")}},
 		{"bad PEM", []jwtguard.Option{jwtguard.WithPEM([]byte("not pem")), jwtguard.WithIssuer("x"), jwtguard.WithAudience("y")}},
 		{"negative leeway", []jwtguard.Option{jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer("x"), jwtguard.WithAudience("y"), jwtguard.WithLeeway(-time.Second)}},
-		{"keys not loadable at start", []jwtguard.Option{jwtguard.WithJWKS(iss.URL + "/missing"), jwtguard.WithIssuer("x"), jwtguard.WithAudience("y"), jwtguard.WithKeysAtStart()}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

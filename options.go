@@ -42,6 +42,7 @@ type config struct {
 	verifiedCacheMax int
 	decryptKeys      []*decryptKey
 	allowPlain       bool
+	keepRaw          bool
 }
 
 // issuerConfig is the policy of one trust anchor.
@@ -84,6 +85,9 @@ func (ic *issuerConfig) hasKeys() bool {
 // be https, except on loopback.
 func WithJWKS(url string) Option {
 	return func(c *config) error {
+		if url == "" {
+			return errors.New("WithJWKS: empty URL (an unset environment variable?)")
+		}
 		if c.jwksURL != "" {
 			return errors.New("WithJWKS given twice")
 		}
@@ -98,7 +102,7 @@ func WithIssuer(issuers ...string) Option {
 	return func(c *config) error {
 		for _, iss := range issuers {
 			if iss == "" {
-				return errors.New("empty issuer")
+				return errors.New("WithIssuer: empty issuer (an unset environment variable?)")
 			}
 		}
 		c.issuers = append(c.issuers, issuers...)
@@ -112,7 +116,7 @@ func WithAudience(audiences ...string) Option {
 	return func(c *config) error {
 		for _, a := range audiences {
 			if a == "" {
-				return errors.New("empty audience")
+				return errors.New("WithAudience: empty audience (an unset environment variable?)")
 			}
 		}
 		c.audiences = append(c.audiences, audiences...)
@@ -455,6 +459,13 @@ func WithVerifiedTokenCache(entries int) Option {
 		c.verifiedCacheMax = entries
 		return nil
 	}
+}
+
+// WithRawToken keeps the token string with its verified claims, for
+// handlers that exchange or forward it ([Claims.RawToken]). The token is a
+// credential: do not log it. Default: off.
+func WithRawToken() Option {
+	return func(c *config) error { c.keepRaw = true; return nil }
 }
 
 // WithoutVerifiedTokenCache verifies every token's signature on every request.

@@ -3,6 +3,8 @@ package jwtguard
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
@@ -32,30 +34,33 @@ var b64 = base64.RawURLEncoding.Strict()
 func parseCompact(token string) (*parsedToken, error) {
 	for i := 0; i < len(token); i++ {
 		if !base64urlOrDot(token[i]) {
-			return nil, ErrMalformedToken
+			return nil, fmt.Errorf("byte %d is not base64url", i)
 		}
 	}
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, ErrMalformedToken
+		return nil, errors.New("not three dot-separated segments")
 	}
 	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.IndexByte(s, '.') >= 0 || h == "" || s == "" {
-		return nil, ErrMalformedToken
+	if !ok || strings.IndexByte(s, '.') >= 0 {
+		return nil, errors.New("not three dot-separated segments")
+	}
+	if h == "" || s == "" {
+		return nil, errors.New("empty header or signature")
 	}
 	headerJSON, err := b64.DecodeString(h)
 	if err != nil {
-		return nil, ErrMalformedToken
+		return nil, errors.New("header is not strict unpadded base64url")
 	}
 	t := &parsedToken{signingInput: token[:len(h)+1+len(p)]}
-	if !parseHeader(headerJSON, &t.header) {
-		return nil, ErrMalformedToken
+	if err := parseHeader(headerJSON, &t.header); err != nil {
+		return nil, err
 	}
 	if t.payload, err = b64.DecodeString(p); err != nil {
-		return nil, ErrMalformedToken
+		return nil, errors.New("payload is not strict unpadded base64url")
 	}
 	if t.signature, err = b64.DecodeString(s); err != nil {
-		return nil, ErrMalformedToken
+		return nil, errors.New("signature is not strict unpadded base64url")
 	}
 	return t, nil
 }
@@ -82,10 +87,11 @@ func typMatches(got, want string) bool {
 func verifyJWS(ctx context.Context, t *parsedToken, src keySource) error {
 	h := &t.header
 	if h.Crit {
-		return fail(ErrUnsupportedHeader) // no extension is understood, so any crit must fail (RFC 7515 §4.1.11)
+		// No extension is understood, so any crit must fail (RFC 7515 §4.1.11).
+		return failf(ErrUnsupportedHeader, `"crit" header present; no extension is supported`)
 	}
 	if _, ok := algorithms[h.Alg]; !ok {
-		return fail(ErrUnsupportedAlgorithm)
+		return failf(ErrUnsupportedAlgorithm, "algorithm %s is not supported", quote(h.Alg))
 	}
 	set, err := src.keys(ctx)
 	if err != nil {
@@ -98,11 +104,14 @@ func verifyJWS(ctx context.Context, t *parsedToken, src keySource) error {
 			return err
 		}
 		if cands, known = set.candidates(h.Kid, h.Alg, buf[:0]); !known {
-			return fail(ErrUnknownKey)
+			if h.Kid == "" {
+				return failf(ErrUnknownKey, "no kid, and no key for %s (kids: %s)", h.Alg, quoteList(set.kids()))
+			}
+			return failf(ErrUnknownKey, "kid %s not in the key set (kids: %s)", quote(h.Kid), quoteList(set.kids()))
 		}
 	}
 	if len(cands) == 0 {
-		return fail(ErrUnsupportedAlgorithm)
+		return failf(ErrUnsupportedAlgorithm, "key %s does not allow %s", quote(h.Kid), h.Alg)
 	}
 	signed := []byte(t.signingInput)
 	for _, k := range cands {
@@ -110,5 +119,5 @@ func verifyJWS(ctx context.Context, t *parsedToken, src keySource) error {
 			return nil
 		}
 	}
-	return fail(ErrSignature)
+	return failf(ErrSignature, "%s signature does not verify with %d candidate key(s)", h.Alg, len(cands))
 }
