@@ -1,8 +1,9 @@
-# Every module in the repo: the root and the nested adapter/bench modules.
-MODULES := $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
+# Every module in the repo: the root and the nested adapter/bench/CI modules
+# (not npm packages that happen to ship a go.mod under node_modules).
+MODULES := $(shell find . -name go.mod -not -path './.git/*' -not -path '*/node_modules/*' -exec dirname {} \; | sort)
 FUZZTIME ?= 10s
 
-.PHONY: test lint fuzz bench deps
+.PHONY: test lint fuzz bench deps installcheck
 
 ## test: gofmt, go vet and go test -race in every module (the README's test command)
 test: lint
@@ -21,6 +22,11 @@ lint:
 ## fuzz: a short run of every fuzz target (see .ci/fuzz for how flakes are told from findings)
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
+
+## installcheck: install the root and adapter modules the way users do, from a local module
+## proxy built from the files git tracks, at v + the Version constant (see .ci/installcheck)
+installcheck:
+	cd .ci/installcheck && go run . -repo ../..
 
 ## bench: peer benchmarks, written to BENCHMARKS.md
 bench:

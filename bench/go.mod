@@ -7,7 +7,7 @@ require (
 	github.com/auth0/go-jwt-middleware/v3 v3.3.0
 	github.com/go-chi/jwtauth/v5 v5.3.3
 	github.com/golang-jwt/jwt/v5 v5.3.1
-	github.com/jwtguard/jwtguard v0.0.0
+	github.com/jwtguard/jwtguard v0.1.0
 	github.com/labstack/echo-jwt/v4 v4.4.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/lestrrat-go/jwx/v2 v2.1.3

@@ -3,7 +3,7 @@ module github.com/jwtguard/jwtguard/adapters/echo
 go 1.25.0
 
 require (
-	github.com/jwtguard/jwtguard v0.0.0
+	github.com/jwtguard/jwtguard v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 )
 

@@ -2,7 +2,7 @@ module github.com/jwtguard/jwtguard/adapters/echov5
 
 go 1.25.0
 
-require github.com/jwtguard/jwtguard v0.0.0
+require github.com/jwtguard/jwtguard v0.1.0
 
 require golang.org/x/crypto v0.55.0 // indirect
 
