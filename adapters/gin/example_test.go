@@ -46,3 +46,21 @@ func Example() {
 	// 200 orders of alice
 	// 401 Bearer realm="api"
 }
+
+// A handler test needs no token: put the claims into the request's
+// context with jwtguard.NewContext, and Claims and Require see them.
+func Example_handlerTest() {
+	claims, _ := jwtguard.ClaimsFromJSON([]byte(`{"sub":"alice","scope":"orders:read"}`))
+	handler := func(c *gin.Context) {
+		claims, _ := jwtguardgin.Claims(c)
+		c.String(200, "orders of %s", claims.Subject())
+	}
+
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequestWithContext(jwtguard.NewContext(context.Background(), claims), "GET", "/api/orders", nil)
+	handler(c)
+	fmt.Println(w.Code, w.Body.String())
+	// Output:
+	// 200 orders of alice
+}

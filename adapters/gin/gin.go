@@ -3,7 +3,13 @@
 // Refused requests get exactly the response the net/http guard writes
 // (status, WWW-Authenticate, JSON body), the chain is aborted so no later
 // handler runs, and the error is added to c.Errors, where gin's logger and
-// your own middleware see it.
+// your own middleware see it. [Require] decides like the core's
+// Guard.Require, CORS preflights included: refused (401) unless the guard
+// was built with jwtguard.InsecurePassUnauthenticatedPreflight.
+//
+// [Claims] reads the claims [Middleware] stored and, failing that, those in
+// the request's context, so a handler test can inject claims with
+// jwtguard.NewContext instead of minting a token.
 package jwtguardgin
 
 import (
@@ -11,7 +17,9 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
-// ClaimsKey is the gin context key under which verified claims are stored.
+// ClaimsKey is the gin context key under which [Middleware] stores the
+// verified claims. Read them with [Claims], which also sees claims put into
+// the request's context with jwtguard.NewContext.
 const ClaimsKey = "jwtguard.claims"
 
 // Middleware authenticates each request with g. On success the claims are
@@ -32,11 +40,13 @@ func Middleware(g *jwtguard.Guard) gin.HandlerFunc {
 	}
 }
 
-// Require checks reqs against the claims set by [Middleware], which must
-// run first: 401 without claims, 403 when a requirement fails.
+// Require checks reqs against the claims in the request's context, set by
+// [Middleware] (which must run first) or by jwtguard.NewContext: 401
+// without claims, 403 when a requirement fails. It decides exactly like
+// g.Require, through g.AuthorizeRequest.
 func Require(g *jwtguard.Guard, reqs ...jwtguard.Requirement) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := jwtguard.Authorize(c.Request.Context(), reqs...); err != nil {
+		if err := g.AuthorizeRequest(c.Request, reqs...); err != nil {
 			abort(c, g, err)
 			return
 		}
@@ -49,14 +59,20 @@ func RequireScopes(g *jwtguard.Guard, scopes ...string) gin.HandlerFunc {
 	return Require(g, jwtguard.Scopes(scopes...))
 }
 
-// Claims returns the claims [Middleware] verified for this request.
+// Claims returns the claims [Middleware] verified for this request or,
+// when it stored none, those in the request's context
+// (jwtguard.ClaimsFromContext), such as a test put there with
+// jwtguard.NewContext.
 func Claims(c *gin.Context) (*jwtguard.Claims, bool) {
-	v, ok := c.Get(ClaimsKey)
-	if !ok {
+	if v, ok := c.Get(ClaimsKey); ok {
+		if claims, ok := v.(*jwtguard.Claims); ok && claims != nil {
+			return claims, true
+		}
+	}
+	if c.Request == nil { // gin.CreateTestContext leaves it unset
 		return nil, false
 	}
-	claims, ok := v.(*jwtguard.Claims)
-	return claims, ok && claims != nil
+	return jwtguard.ClaimsFromContext(c.Request.Context())
 }
 
 func abort(c *gin.Context, g *jwtguard.Guard, err error) {

@@ -29,18 +29,25 @@ func newApp(g jwtguardtest.AdapterGuards) http.Handler {
 			c.String(200, "hello "+fromGin.Subject())
 		}
 	}
-	api := r.Group("/api", jwtguardgin.Middleware(g.Required))
-	api.GET("/me", hello)
-	api.GET("/orders", jwtguardgin.RequireScopes(g.Required, "orders:read"), func(c *gin.Context) {
+	orders := func(c *gin.Context) {
 		g.Ran.Add(1)
 		c.String(200, "orders")
-	})
+	}
+	api := r.Group("/api", jwtguardgin.Middleware(g.Required))
+	api.GET("/me", hello)
+	api.OPTIONS("/me", hello)
+	api.GET("/orders", jwtguardgin.RequireScopes(g.Required, "orders:read"), orders)
 	api.GET("/fail", func(c *gin.Context) {
 		g.Ran.Add(1)
 		_ = c.AbortWithError(http.StatusTeapot, errors.New("handler failed"))
 	})
 	r.GET("/optional", jwtguardgin.Middleware(g.Optional), hello)
 	r.GET("/public", func(c *gin.Context) { c.String(200, "public") })
+	preflight := r.Group("/preflight", jwtguardgin.Middleware(g.Preflight), jwtguardgin.RequireScopes(g.Preflight, "orders:read"))
+	preflight.GET("/orders", orders)
+	preflight.OPTIONS("/orders", orders)
+	r.GET("/injected", hello)
+	r.GET("/injected/orders", jwtguardgin.RequireScopes(g.Required, "orders:read"), orders)
 	return r
 }
 
@@ -71,5 +78,33 @@ func TestErrorReachesGin(t *testing.T) {
 	r.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	if w.Code != 401 || ran || !errors.Is(seen, jwtguard.ErrNoToken) {
 		t.Fatalf("status %d, handler ran %v, gin saw %v", w.Code, ran, seen)
+	}
+}
+
+// TestClaimsInHandlerTest: a handler test made with gin.CreateTestContext
+// sees claims put into the request's context with jwtguard.NewContext,
+// through Claims and Require, and no claims when it has no request.
+func TestClaimsInHandlerTest(t *testing.T) {
+	t.Parallel()
+	g, err := jwtguard.New(t.Context(), jwtguard.WithHMACSecret(make([]byte, 32)), jwtguard.WithIssuer("https://issuer.example"), jwtguard.WithAudience("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := jwtguard.ClaimsFromJSON([]byte(`{"sub":"alice","scope":"orders:read"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	if _, ok := jwtguardgin.Claims(c); ok {
+		t.Fatal("Claims without a request: ok")
+	}
+	c.Request = httptest.NewRequestWithContext(jwtguard.NewContext(t.Context(), want), "GET", "/", nil)
+	if got, ok := jwtguardgin.Claims(c); !ok || got != want {
+		t.Fatalf("Claims = %v, %v; want the injected claims", got, ok)
+	}
+	jwtguardgin.RequireScopes(g, "orders:read")(c)
+	if c.IsAborted() || w.Code != 200 {
+		t.Fatalf("RequireScopes with injected claims: aborted %v, status %d", c.IsAborted(), w.Code)
 	}
 }
