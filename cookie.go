@@ -12,7 +12,7 @@ import (
 // browsers on their own, so unsafe requests that carry one get a
 // cross-origin check (see [WithTrustedOrigins]).
 func FromCookie(name string) TokenSource {
-	return TokenSource{name: "cookie " + name, ambient: true, extract: func(r *http.Request) (string, error) {
+	return TokenSource{name: "cookie " + name, ambient: true, cookie: name, extract: func(r *http.Request) (string, error) {
 		var token string
 		found := false
 		for _, c := range r.CookiesNamed(name) {

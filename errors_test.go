@@ -56,7 +56,7 @@ func TestErrorStrings(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"no detail", noToken(g), "jwtguard: no token in request"},
+		{"no token", noToken(g), "jwtguard: no token in request: no token in authorization header"},
 		{"malformed", authErr(g, "a.b"), "jwtguard: malformed token: not three dot-separated segments"},
 		{"issuer", authErr(g, iss.Sign(jwtguardtest.Claims{"iss": iss.URL + "/", "aud": audience})),
 			`jwtguard: untrusted issuer: issuer "` + iss.URL + `/" not trusted (trusted: "` + iss.URL + `")`},

@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -15,6 +16,7 @@ type TokenSource struct {
 	// ambient sources are sent by browsers on their own (cookies), so
 	// unsafe requests that use them get a cross-origin check.
 	ambient bool
+	cookie  string // the cookie's name, for FromCookie
 }
 
 // String names the source, for logs.
@@ -140,6 +142,21 @@ func (s TokenSource) WithoutCrossOriginCheck() TokenSource {
 	return s
 }
 
+// noTokenDetail says where the guard looked, and why a cookie may be
+// missing: browsers never send a Secure (or __Host-/__Secure-) cookie over
+// plain http, the commonest surprise in local development.
+func noTokenDetail(r *http.Request, sources []TokenSource) string {
+	names := make([]string, len(sources))
+	hint := ""
+	for i, s := range sources {
+		names[i] = s.name
+		if s.cookie != "" && r.TLS == nil && (strings.HasPrefix(s.cookie, "__Host-") || strings.HasPrefix(s.cookie, "__Secure-")) {
+			hint = "; the request came over plain http, and browsers send " + s.cookie + " over https only"
+		}
+	}
+	return "no token in " + strings.Join(names, ", ") + hint
+}
+
 // extractToken runs every source. It returns the token and the source it
 // came from, or ErrNoToken, ErrMultipleTokens or the first source's error.
 func extractToken(r *http.Request, sources []TokenSource) (string, *TokenSource, error) {
@@ -150,13 +167,13 @@ func extractToken(r *http.Request, sources []TokenSource) (string, *TokenSource,
 	for i := range sources {
 		t, err := sources[i].extract(r)
 		if err != nil {
-			return "", nil, err
+			return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
 		}
 		if t == "" {
 			continue
 		}
 		if from != nil {
-			return "", nil, ErrMultipleTokens
+			return "", nil, fmt.Errorf("%w: %s and %s", ErrMultipleTokens, from.name, sources[i].name)
 		}
 		token, from = t, &sources[i]
 	}

@@ -333,21 +333,21 @@ func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
 	}
 	token, src, err := extractToken(r, g.sources)
 	if err != nil {
-		sentinel := ErrInvalidRequest // a custom source's own error text stays private
 		switch {
 		case errors.Is(err, ErrNoToken):
 			if g.optional {
 				return nil, nil
 			}
-			sentinel = ErrNoToken
+			return nil, failf(ErrNoToken, "%s", noTokenDetail(r, g.sources))
 		case errors.Is(err, ErrMultipleTokens):
-			sentinel = ErrMultipleTokens
+			return nil, failf(ErrMultipleTokens, "%v", err)
 		}
-		return nil, fail(sentinel)
+		// A custom source's own error text goes to the log, never the client.
+		return nil, failf(ErrInvalidRequest, "%v", err)
 	}
 	if src.ambient && g.crossOrigin != nil {
 		if err := g.checkOrigin(r); err != nil {
-			return nil, fail(ErrCrossOrigin)
+			return nil, failf(ErrCrossOrigin, "%s: %v", src.name, err)
 		}
 	}
 	return g.Verify(r.Context(), token)
