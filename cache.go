@@ -95,6 +95,11 @@ func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) 
 		epoch:     epoch,
 		size:      entryOverhead + len(claims.raw),
 	}
+	if p.maxAge > 0 { // WithMaxTokenAge ends a token's use earlier than exp
+		if till := claims.issuedAt.Add(p.maxAge + p.leeway); till.Before(e.validTill) {
+			e.validTill = till
+		}
+	}
 	for _, t := range []time.Time{claims.notBefore, claims.issuedAt} {
 		if t.Add(-p.leeway).After(e.validFrom) {
 			e.validFrom = t.Add(-p.leeway)

@@ -68,7 +68,14 @@ func (d *discovery) jwksURL(ctx context.Context) (string, error) {
 	if d.jwks != "" && now.Before(d.freshTill) {
 		return d.jwks, nil
 	}
-	u, ttl, err := d.fetch(withDialCheck(ctx, &dialCheck{record: &d.internal}))
+	iss, _ := url.Parse(d.issuer)
+	check := &dialCheck{host: iss.Hostname()}
+	u, ttl, err := d.fetch(withDialCheck(ctx, check))
+	// Whether the issuer is internal is learnt only from a fetch that
+	// gave good metadata over a new connection (a reused one says nothing new).
+	if err == nil && check.dialed.Load() {
+		d.internal.Store(check.internal.Load())
+	}
 	if err != nil {
 		if d.jwks != "" {
 			return d.jwks, nil
@@ -163,8 +170,10 @@ func newDiscoveredJWKS(issuer string, hosts []string, client *http.Client, s Cac
 
 // dialCheck is the connect-time policy of one fetch, carried in its context.
 type dialCheck struct {
-	record       *atomic.Bool // store whether the peer is internal
-	denyInternal bool         // refuse an internal peer
+	host         string // the URL's host name: a dial elsewhere is to a proxy
+	denyInternal bool   // refuse an internal peer
+	dialed       atomic.Bool
+	internal     atomic.Bool // the peer of the last dial was internal
 }
 
 type dialCheckKey struct{}
@@ -174,9 +183,10 @@ func withDialCheck(ctx context.Context, c *dialCheck) context.Context {
 }
 
 // checkedDial wraps a transport's dialer with the fetch's dialCheck. It
-// looks at the address actually connected to, after name resolution.
-// Connections to a proxy (addr is not the request's host) are not judged:
-// the proxy resolves the name.
+// looks at the address actually connected to, after name resolution. A
+// dial to another host than the URL's is a dial to a proxy (HTTPS_PROXY),
+// which resolves the name itself: it is not judged, so with a proxy only
+// the URL checks apply.
 func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := dial(ctx, network, addr)
@@ -184,7 +194,7 @@ func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn,
 			return nil, err
 		}
 		check, _ := ctx.Value(dialCheckKey{}).(*dialCheck)
-		if check == nil {
+		if host, _, _ := net.SplitHostPort(addr); check == nil || !strings.EqualFold(host, check.host) {
 			return conn, nil
 		}
 		internal := false
@@ -192,9 +202,8 @@ func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn,
 			ip, _ := netip.AddrFromSlice(tcp.IP)
 			internal = isInternal(ip.Unmap())
 		}
-		if check.record != nil {
-			check.record.Store(internal)
-		}
+		check.internal.Store(internal)
+		check.dialed.Store(true)
 		if check.denyInternal && internal {
 			conn.Close()
 			return nil, errors.New("jwks_uri resolves to an internal address while the issuer is public")

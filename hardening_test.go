@@ -532,3 +532,72 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 	}
 	return k
 }
+
+// Review, second round: the verified-token cache honours WithMaxTokenAge.
+func TestCacheHonoursMaxTokenAge(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	clock := jwtguardtest.NewClock(time.Now())
+	iss.SetClock(clock.Now)
+	g := newGuard(t, iss, jwtguard.WithClock(clock.Now), jwtguard.WithMaxTokenAge(5*time.Minute))
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clock.Now().Add(time.Hour).Unix()})
+	if err := authErr(g, token); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(10 * time.Minute)
+	if err := authErr(g, token); !errors.Is(err, jwtguard.ErrExpired) {
+		t.Fatalf("token 10 minutes old under WithMaxTokenAge(5m), served from the cache: %v", err)
+	}
+}
+
+// Review, second round: a guard-level WithoutAudienceCheck is not inherited
+// by other trusted issuers.
+func TestAudienceOptOutNotInherited(t *testing.T) {
+	t.Parallel()
+	cognito, entra := jwtguardtest.NewIssuer(t, "ES256"), jwtguardtest.NewIssuer(t, "ES256")
+	_, err := jwtguard.New(t.Context(),
+		jwtguard.WithJWKS(cognito.JWKSURL()), jwtguard.WithIssuer(cognito.URL), jwtguard.WithoutAudienceCheck(),
+		jwtguard.WithTrustedIssuer(entra.URL, jwtguard.WithJWKS(entra.JWKSURL())))
+	if !errors.Is(err, jwtguard.ErrConfig) {
+		t.Fatalf("trusted issuer without an audience beside a guard-level opt-out: %v, want ErrConfig", err)
+	}
+	g, err := jwtguard.New(t.Context(),
+		jwtguard.WithJWKS(cognito.JWKSURL()), jwtguard.WithIssuer(cognito.URL), jwtguard.WithoutAudienceCheck(),
+		jwtguard.WithTrustedIssuer(entra.URL, jwtguard.WithJWKS(entra.JWKSURL()), jwtguard.WithAudience(audience)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authErr(g, entra.Sign(jwtguardtest.Claims{"aud": "some-other-api"})); !errors.Is(err, jwtguard.ErrAudience) {
+		t.Fatalf("other API's token: %v", err)
+	}
+	if err := authErr(g, cognito.Sign(jwtguardtest.Claims{"aud": nil})); err != nil {
+		t.Fatalf("the opted-out anchor: %v", err)
+	}
+}
+
+// Review, second round: a typed-nil transport is a configuration error.
+func TestTypedNilTransport(t *testing.T) {
+	t.Parallel()
+	_, err := jwtguard.New(t.Context(), jwtguard.WithJWKS("https://idp.example.com/jwks"), jwtguard.WithIssuer("https://idp.example.com"),
+		jwtguard.WithAudience("api"), jwtguard.WithHTTPClient(&http.Client{Transport: (*http.Transport)(nil)}))
+	if !errors.Is(err, jwtguard.ErrConfig) {
+		t.Fatalf("err = %v, want ErrConfig", err)
+	}
+}
+
+// Review, second round: a resolver that panics on some issuer refuses it
+// instead of taking the process down.
+func TestResolverPanicRefuses(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience),
+		jwtguard.WithIssuerResolver(func(ctx context.Context, s string) ([]jwtguard.Option, error) {
+			panic("tenant table lookup failed")
+		}, jwtguard.ResolverSettings{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authErr(g, iss.Sign(jwtguardtest.Claims{"aud": audience})); !errors.Is(err, jwtguard.ErrIssuer) {
+		t.Fatalf("got %v, want ErrIssuer", err)
+	}
+}

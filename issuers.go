@@ -297,9 +297,14 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 }
 
 // ask calls the resolver and checks its options.
-func (d *dynamicIssuers) ask(iss string) (issuerConfig, error) {
+func (d *dynamicIssuers) ask(iss string) (_ issuerConfig, err error) {
 	ctx, cancel := context.WithTimeout(d.ctx, resolverTimeout)
 	defer cancel()
+	defer func() { // the issuer comes from a token: a resolver's panic must not take the process down
+		if r := recover(); r != nil {
+			err = fmt.Errorf("resolver panicked: %v", r)
+		}
+	}()
 	opts, err := d.resolve(ctx, iss)
 	if err != nil {
 		return issuerConfig{}, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 	"unicode"
@@ -419,28 +420,38 @@ func (s *jsonScanner) number() {
 
 // memberNames detects a repeated member name in one object, with
 // encoding/json's case folding. Small objects compare pairwise; larger
-// ones switch to a set of folded names, so the cost stays linear.
+// ones switch to a set of folded names, so the cost stays linear. A
+// non-ASCII name is folded once, when it is added.
 type memberNames struct {
-	few    [16][]byte
+	few    [16]memberName
 	n      int
 	folded map[string]struct{}
 }
 
+type memberName struct {
+	raw  []byte
+	fold string // for a name with non-ASCII bytes (or after one was seen): its folded form
+}
+
 func (m *memberNames) add(name []byte) bool {
 	if m.folded == nil {
-		for _, prev := range m.few[:m.n] {
-			if equalFold(prev, name) {
+		e := memberName{raw: name}
+		if !isASCII(name) {
+			e.fold = foldName(name)
+		}
+		for i := range m.few[:m.n] {
+			if m.few[i].same(&e) {
 				return false
 			}
 		}
 		if m.n < len(m.few) {
-			m.few[m.n] = name
+			m.few[m.n] = e
 			m.n++
 			return true
 		}
 		m.folded = make(map[string]struct{}, 2*len(m.few))
-		for _, prev := range m.few {
-			m.folded[foldName(prev)] = struct{}{}
+		for i := range m.few {
+			m.folded[m.few[i].key()] = struct{}{}
 		}
 	}
 	f := foldName(name)
@@ -451,19 +462,43 @@ func (m *memberNames) add(name []byte) bool {
 	return true
 }
 
-// equalFold is strings.EqualFold on bytes, with an ASCII fast path: two
-// ASCII letters fold together only when they are the same letter.
-func equalFold(a, b []byte) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		x, y := a[i], b[i]
-		if x|y >= utf8.RuneSelf {
-			return foldName(a) == foldName(b)
-		}
-		if lowerASCII(x) != lowerASCII(y) {
+// same reports whether two names fold together. Two ASCII names compare
+// in place; otherwise each side is folded at most once.
+func (a *memberName) same(b *memberName) bool {
+	if a.fold == "" && b.fold == "" {
+		return equalFoldASCII(a.raw, b.raw)
+	}
+	return a.key() == b.key()
+}
+
+func (a *memberName) key() string {
+	if a.fold == "" {
+		a.fold = foldName(a.raw)
+	}
+	return a.fold
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
 			return false
 		}
 	}
-	return len(a) == len(b)
+	return true
+}
+
+// equalFoldASCII is strings.EqualFold for two ASCII names: two ASCII
+// letters fold together only when they are the same letter.
+func equalFoldASCII(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func lowerASCII(c byte) byte {
@@ -477,7 +512,8 @@ func lowerASCII(c byte) byte {
 // exactly when strings.EqualFold holds for them: each rune becomes the
 // smallest rune of its simple-folding orbit (as encoding/json does).
 func foldName(name []byte) string {
-	out := make([]byte, 0, len(name))
+	var buf [64]byte
+	out := buf[:0]
 	for i := 0; i < len(name); {
 		c := name[i]
 		if c < utf8.RuneSelf {
@@ -691,12 +727,7 @@ func parseClaims(payload []byte) (*Claims, error) {
 	case err != nil:
 		return nil, fmt.Errorf("claims: %w", err)
 	}
-	c.scopes = scope
-	for _, s := range scp {
-		if !containsString(c.scopes, s) {
-			c.scopes = append(c.scopes, s)
-		}
-	}
+	c.scopes = mergeScopes(scope, scp)
 	return c, nil
 }
 
@@ -715,11 +746,30 @@ func scopeClaim(v jsonValue, dst *[]string) bool {
 	return ok
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+// mergeScopes appends the scp entries not already in scope. Pairwise for
+// small lists, a set for large ones: both come from unverified input, so
+// the cost must stay linear.
+func mergeScopes(scope, scp []string) []string {
+	if len(scp) == 0 {
+		return scope
+	}
+	if len(scope)+len(scp) <= 32 {
+		for _, s := range scp {
+			if !slices.Contains(scope, s) {
+				scope = append(scope, s)
+			}
+		}
+		return scope
+	}
+	seen := make(map[string]struct{}, len(scope)+len(scp))
+	for _, s := range scope {
+		seen[s] = struct{}{}
+	}
+	for _, s := range scp {
+		if _, dup := seen[s]; !dup {
+			seen[s] = struct{}{}
+			scope = append(scope, s)
 		}
 	}
-	return false
+	return scope
 }

@@ -154,6 +154,14 @@ func BenchmarkHostileJSON(b *testing.B) {
 			s.WriteString(`"end":0}`)
 			return []byte(s.String())
 		},
+		"scope-scp": func(n int) []byte {
+			var scope, scp strings.Builder
+			for i := 0; scope.Len() < n/2; i++ {
+				fmt.Fprintf(&scope, "s%d ", i)
+				fmt.Fprintf(&scp, `"p%d",`, i)
+			}
+			return []byte(`{"scope":"` + scope.String() + `","scp":[` + scp.String() + `"end"]}`)
+		},
 		"folded-members": func(n int) []byte {
 			var s strings.Builder
 			s.WriteString(`{`)
@@ -164,17 +172,46 @@ func BenchmarkHostileJSON(b *testing.B) {
 			return []byte(s.String())
 		},
 	}
-	for _, name := range []string{"deep-open", "deep-closed", "wide-array", "long-string", "escapes", "members", "folded-members"} {
+	for _, name := range []string{"deep-open", "deep-closed", "wide-array", "long-string", "escapes", "members", "folded-members", "scope-scp"} {
 		for _, size := range []int{1 << 10, 4 << 10, 8 << 10, 64 << 10} {
 			doc := shapes[name](size)
 			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(doc)))
 				for b.Loop() {
-					_ = checkJSON(doc)
+					_, _ = parseClaims(doc) // the claims reader: the scanner plus what it builds
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(doc)), "ns/byte")
 			})
 		}
+	}
+}
+
+// TestNonASCIINamesFoldOnce: a non-ASCII member name is folded once, not
+// once per comparison (allocations are the deterministic witness).
+func TestNonASCIINamesFoldOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for o := range 20 {
+		if o > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"o%d":{`, o)
+		for k := range 16 {
+			if k > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `"%s%c":0`, strings.Repeat("Θ", 30), 'a'+k)
+		}
+		b.WriteString("}")
+	}
+	b.WriteString("}")
+	doc := []byte(b.String())
+	if err := checkJSON(doc); err != nil {
+		t.Fatal(err)
+	}
+	names := 20 * 16
+	if allocs := testing.AllocsPerRun(5, func() { _ = checkJSON(doc) }); allocs > 1.25*float64(names) { // comparing each name with every other folded them 8 times each
+		t.Fatalf("%.0f allocations for %d names: folded more than once each", allocs, names)
 	}
 }

@@ -205,13 +205,16 @@ func safeClient(c *http.Client) *http.Client {
 	}
 	// The connect-time check of discovered key URLs needs the dialer; a
 	// custom RoundTripper keeps its own (the URL checks still apply).
-	if t, ok := out.Transport.(*http.Transport); ok {
+	if t, ok := out.Transport.(*http.Transport); ok && t != nil {
 		t = t.Clone()
 		dial := t.DialContext
 		if dial == nil {
 			dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		}
 		t.DialContext = checkedDial(dial)
+		if t.DialTLSContext != nil {
+			t.DialTLSContext = checkedDial(t.DialTLSContext)
+		}
 		out.Transport = t
 	}
 	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -404,7 +407,7 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 		}
 		j.log.LogAttrs(ctx, level, msg, slog.String("source", j.name()), slog.String("reason", err.Error()))
 		if j.onError != nil {
-			j.onError(j.name(), err)
+			callHook(j.log, func() { j.onError(j.name(), err) })
 		}
 	case changed:
 		j.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: key fetch recovered", slog.String("source", j.name()))
@@ -417,6 +420,17 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	case j.kick <- struct{}{}:
 	default:
 	}
+}
+
+// callHook runs a user's callback on a library goroutine: a panic in it is
+// logged, not allowed to take the process down.
+func callHook(log *slog.Logger, f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("jwtguard: callback panicked", slog.Any("panic", r))
+		}
+	}()
+	f()
 }
 
 // backoff is exponential from 1 s with full jitter in its upper half,
@@ -441,7 +455,9 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 		if u, err = j.discover.jwksURL(ctx); err != nil {
 			return nil, err
 		}
-		ctx = withDialCheck(ctx, &dialCheck{denyInternal: !j.discover.internal.Load()})
+		if parsed, err := url.Parse(u); err == nil {
+			ctx = withDialCheck(ctx, &dialCheck{host: parsed.Hostname(), denyInternal: !j.discover.internal.Load()})
+		}
 	}
 	body, header, err := getDocument(ctx, j.client, u, "application/jwk-set+json, application/json")
 	if err != nil {

@@ -247,14 +247,15 @@ func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Log
 			p.required = append(p.required, name)
 		}
 	}
-	if len(p.audiences) == 0 && !ic.noAudience && !c.noAudience {
+	if len(p.audiences) == 0 && !ic.noAudience {
 		p.audiences = c.audiences
 	}
 	// Every way to trust an issuer (guard-level, WithTrustedIssuer,
 	// discovery, a resolver's answer) ends here, so this is where an
 	// audience is enforced: a token meant for another API of the same
-	// issuer, or an ID token, must never pass for want of a check.
-	if len(p.audiences) == 0 && !ic.noAudience && !c.noAudience {
+	// issuer, or an ID token, must never pass for want of a check. Only the
+	// anchor's own WithoutAudienceCheck waives it.
+	if len(p.audiences) == 0 && !ic.noAudience {
 		return nil, nil, errors.New("no audience: use WithAudience, or WithoutAudienceCheck")
 	}
 	if len(p.algs) == 0 {

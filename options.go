@@ -126,6 +126,8 @@ func WithAudience(audiences ...string) Option {
 
 // WithoutAudienceCheck accepts tokens whatever their aud. Only safe when no
 // other service trusts the same issuer, which is rarely true of an IdP.
+// It applies to the anchor it is given for: the guard-level one, or one
+// WithTrustedIssuer or resolver answer; it is not inherited by the others.
 func WithoutAudienceCheck() Option {
 	return func(c *config) error { c.noAudience = true; return nil }
 }
@@ -353,7 +355,15 @@ func WithValidator(v func(ctx context.Context, c *Claims) error) Option {
 // Redirects are limited to the key URL's origin whatever the client says.
 // Default: a client over http.DefaultTransport.
 func WithHTTPClient(client *http.Client) Option {
-	return func(c *config) error { c.httpClient = client; return nil }
+	return func(c *config) error {
+		if client != nil {
+			if t, ok := client.Transport.(*http.Transport); ok && t == nil {
+				return errors.New("WithHTTPClient: the client's Transport is a nil *http.Transport")
+			}
+		}
+		c.httpClient = client
+		return nil
+	}
 }
 
 // InsecureAllowHTTPKeys allows key URLs over plain http on any host. Keys
@@ -406,8 +416,10 @@ func (c *config) validate() error {
 		return errors.New("WithDiscoveredJWKSHosts needs WithIssuerDiscovery")
 	}
 	for _, t := range c.trusted {
-		if len(t.audiences) == 0 && !t.noAudience && len(top.audiences) == 0 && !top.noAudience {
-			return fmt.Errorf("no audience for issuer %q: use WithAudience, or WithoutAudienceCheck", t.issuers[0])
+		// A guard-level audience is inherited; a guard-level opt-out is not:
+		// each issuer that skips the check must say so itself.
+		if len(t.audiences) == 0 && !t.noAudience && len(top.audiences) == 0 {
+			return fmt.Errorf("no audience for issuer %q: use WithAudience (in WithTrustedIssuer or for the guard), or WithoutAudienceCheck inside WithTrustedIssuer", t.issuers[0])
 		}
 		if len(t.jwksHosts) > 0 && t.discovery == "" {
 			return fmt.Errorf("issuer %q: WithDiscoveredJWKSHosts needs WithIssuerDiscovery", t.issuers[0])
