@@ -18,7 +18,7 @@ const (
 	defaultRealm        = "api"
 	defaultLeeway       = 30 * time.Second
 	defaultMaxTokenSize = 8 << 10
-	userAgent           = "jwtguard/1 (+https://github.com/jwtguard/jwtguard)"
+	userAgent           = "jwtguard/" + Version + " (+https://github.com/jwtguard/jwtguard)"
 )
 
 // Guard verifies the tokens of incoming requests. It is immutable after
