@@ -63,6 +63,11 @@ var (
 	// issuer. Retrying soon will not help; someone must fix the identity
 	// provider or the configuration (500, no Retry-After).
 	ErrKeysMisconfigured = errors.New("jwtguard: signing keys misconfigured")
+	// ErrRevoked: the token, its session or its subject was revoked (see [Revoker]).
+	ErrRevoked = errors.New("jwtguard: token revoked")
+	// ErrRevocationUnavailable: a [Revoker] cannot tell whether the token
+	// was revoked (its mirror is out of date): 503 with Retry-After, fail closed.
+	ErrRevocationUnavailable = errors.New("jwtguard: revocation state unavailable")
 	// ErrConfig: [New] was given an invalid or unsafe configuration.
 	ErrConfig = errors.New("jwtguard: invalid configuration")
 )
@@ -167,11 +172,13 @@ var failures = []failure{
 	{ErrIssuer, http.StatusUnauthorized, "invalid_token", "issuer not trusted"},
 	{ErrAudience, http.StatusUnauthorized, "invalid_token", "audience not accepted"},
 	{ErrRejected, http.StatusUnauthorized, "invalid_token", "token rejected"},
+	{ErrRevoked, http.StatusUnauthorized, "invalid_token", "token revoked"},
 	{ErrInsufficientScope, http.StatusForbidden, "insufficient_scope", "insufficient scope"},
 	{ErrForbidden, http.StatusForbidden, "", "forbidden"},
 	{ErrCrossOrigin, http.StatusForbidden, "", "cross-origin request refused"},
 	{ErrKeysUnavailable, http.StatusServiceUnavailable, "", "signing keys temporarily unavailable"},
 	{ErrKeysMisconfigured, http.StatusInternalServerError, "", "signing keys misconfigured"},
+	{ErrRevocationUnavailable, http.StatusServiceUnavailable, "", "revocation state temporarily unavailable"},
 }
 
 // fail builds the *Error for a sentinel.

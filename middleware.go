@@ -45,6 +45,7 @@ type Guard struct {
 	decryptKeys   []*decryptKey
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
+	revokers      []Revoker
 }
 
 // policy is the validation policy of one trust anchor.
@@ -107,6 +108,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		decryptKeys:   c.decryptKeys,
 		allowPlain:    c.allowPlain,
 		keepRaw:       c.keepRaw,
+		revokers:      c.revokers,
 	}
 	if len(g.sources) == 0 {
 		g.sources = []TokenSource{FromAuthorizationHeader()}
@@ -366,7 +368,7 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	if cacheable {
 		key = tokenKey(token)
 		if c, ok := g.cache.get(key, now); ok {
-			if err := g.runValidators(ctx, c); err != nil {
+			if err := g.accept(ctx, c); err != nil {
 				return nil, err
 			}
 			return c, nil
@@ -376,7 +378,7 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.runValidators(ctx, claims); err != nil {
+	if err := g.accept(ctx, claims); err != nil {
 		return nil, err
 	}
 	if cacheable {
@@ -529,7 +531,14 @@ func (p *policy) checkClaims(c *Claims, now time.Time) error {
 // ago renders a duration for a detail, to the second.
 func ago(d time.Duration) string { return d.Round(time.Second).String() }
 
-func (g *Guard) runValidators(ctx context.Context, c *Claims) error {
+// accept runs what applies to every verified token, cached or not:
+// revocation, then the validators.
+func (g *Guard) accept(ctx context.Context, c *Claims) error {
+	if len(g.revokers) > 0 {
+		if err := g.checkRevocation(c); err != nil {
+			return err
+		}
+	}
 	for _, v := range g.validators {
 		if err := v(ctx, c); err != nil {
 			return asError(err, ErrRejected)

@@ -43,6 +43,7 @@ type config struct {
 	decryptKeys      []*decryptKey
 	allowPlain       bool
 	keepRaw          bool
+	revokers         []Revoker
 }
 
 // issuerConfig is the policy of one trust anchor.

@@ -1,0 +1,209 @@
+package jwtguard
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Revoker says whether a verified token has been revoked. The guard asks
+// it on every request it accepts, cache hits included, after its own
+// checks. It must answer from memory: nothing on the request path may
+// wait on a network. It returns nil for a token in good standing, an error
+// matching [ErrRevoked] for a revoked one (401), and any other error when
+// it cannot tell — a mirror that has lost its source for too long, say —
+// which refuses the request with 503 (fail closed).
+type Revoker interface {
+	Revoked(c *Claims) error
+}
+
+// WithRevocations consults r on every accepted request; see [Revoker] and
+// [RevocationList]. Default: none.
+func WithRevocations(r Revoker) Option {
+	return func(c *config) error {
+		if r == nil {
+			return errors.New("WithRevocations: nil Revoker")
+		}
+		c.revokers = append(c.revokers, r)
+		return nil
+	}
+}
+
+// RevocationList is an in-memory [Revoker]: revoke by token (iss + jti), by
+// session (iss + sid), or by subject with an "issued before" watermark
+// (iss + sub: sign out everywhere, a password change). Each entry lives
+// until the tokens it covers would have expired anyway, so the list stays
+// small. Checking a token costs two atomic loads while nothing has been
+// revoked since the token was last checked, and a few map lookups
+// otherwise, without allocating. Safe for concurrent use.
+//
+// It is the single-instance default and the local mirror that fleet
+// implementations (the Redis module) keep in step.
+type RevocationList struct {
+	now func() time.Time
+
+	mu       sync.RWMutex
+	tokens   map[revocationKey]time.Time        // until
+	sessions map[revocationKey]time.Time        // until
+	subjects map[revocationKey]subjectWatermark // tokens issued before are revoked
+	// version changes with every revocation added, so a token found in good
+	// standing need not be looked up again until it does.
+	version atomic.Uint64
+	adds    int // since the last sweep of expired entries
+}
+
+type revocationKey struct{ iss, id string }
+
+type subjectWatermark struct {
+	issuedBefore time.Time
+	until        time.Time
+}
+
+// NewRevocationList returns an empty list; now may be nil (time.Now).
+func NewRevocationList(now func() time.Time) *RevocationList {
+	if now == nil {
+		now = time.Now
+	}
+	l := &RevocationList{
+		now:      now,
+		tokens:   make(map[revocationKey]time.Time),
+		sessions: make(map[revocationKey]time.Time),
+		subjects: make(map[revocationKey]subjectWatermark),
+	}
+	l.version.Store(1) // 0 is a token never checked
+	return l
+}
+
+// RevokeToken revokes the token of issuer iss with this jti until it
+// expires (give its exp, plus your leeway).
+func (l *RevocationList) RevokeToken(iss, jti string, until time.Time) {
+	l.add(func() { l.tokens[revocationKey{iss, jti}] = later(l.tokens[revocationKey{iss, jti}], until) })
+}
+
+// RevokeSession revokes every token of issuer iss whose sid is sid, until
+// until (the session's absolute expiry plus the longest token lifetime).
+func (l *RevocationList) RevokeSession(iss, sid string, until time.Time) {
+	l.add(func() { l.sessions[revocationKey{iss, sid}] = later(l.sessions[revocationKey{iss, sid}], until) })
+}
+
+// RevokeSubject revokes every token of issuer iss for subject sub issued
+// before issuedBefore (a token without iat counts as issued before), until
+// until (issuedBefore plus the longest token lifetime).
+func (l *RevocationList) RevokeSubject(iss, sub string, issuedBefore, until time.Time) {
+	l.add(func() {
+		k := revocationKey{iss, sub}
+		w := l.subjects[k]
+		if issuedBefore.After(w.issuedBefore) {
+			w.issuedBefore = issuedBefore
+		}
+		w.until = later(w.until, until)
+		l.subjects[k] = w
+	})
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (l *RevocationList) add(f func()) {
+	l.mu.Lock()
+	f()
+	l.version.Add(1)
+	l.adds++
+	if l.adds >= 1024 {
+		l.adds = 0
+		l.sweepLocked(l.now())
+	}
+	l.mu.Unlock()
+}
+
+// sweepLocked drops entries past their until.
+func (l *RevocationList) sweepLocked(now time.Time) {
+	for k, until := range l.tokens {
+		if now.After(until) {
+			delete(l.tokens, k)
+		}
+	}
+	for k, until := range l.sessions {
+		if now.After(until) {
+			delete(l.sessions, k)
+		}
+	}
+	for k, w := range l.subjects {
+		if now.After(w.until) {
+			delete(l.subjects, k)
+		}
+	}
+}
+
+// Sweep drops expired entries now (they are also dropped as revocations
+// are added).
+func (l *RevocationList) Sweep() {
+	l.mu.Lock()
+	l.sweepLocked(l.now())
+	l.mu.Unlock()
+}
+
+// Len reports the number of entries, expired ones not yet swept included.
+func (l *RevocationList) Len() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.tokens) + len(l.sessions) + len(l.subjects)
+}
+
+// Revoked implements [Revoker].
+func (l *RevocationList) Revoked(c *Claims) error {
+	v := l.version.Load()
+	if c.goodAt.Load() == v {
+		return nil
+	}
+	if err := l.lookup(c); err != nil {
+		return err
+	}
+	c.goodAt.Store(v)
+	return nil
+}
+
+func (l *RevocationList) lookup(c *Claims) error {
+	now := l.now()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if c.id != "" {
+		if until, ok := l.tokens[revocationKey{c.issuer, c.id}]; ok && !now.After(until) {
+			return failf(ErrRevoked, "token (jti) revoked")
+		}
+	}
+	if c.sessionID != "" {
+		if until, ok := l.sessions[revocationKey{c.issuer, c.sessionID}]; ok && !now.After(until) {
+			return failf(ErrRevoked, "session (sid) revoked")
+		}
+	}
+	if c.subject != "" {
+		if w, ok := l.subjects[revocationKey{c.issuer, c.subject}]; ok && !now.After(w.until) &&
+			(c.issuedAt.IsZero() || c.issuedAt.Before(w.issuedBefore)) {
+			return failf(ErrRevoked, "subject's tokens issued before a watermark revoked")
+		}
+	}
+	return nil
+}
+
+// checkRevocation asks every revoker about c.
+func (g *Guard) checkRevocation(c *Claims) error {
+	for _, r := range g.revokers {
+		if err := r.Revoked(c); err != nil {
+			if errors.Is(err, ErrRevoked) {
+				return asError(err, ErrRevoked)
+			}
+			e := asError(err, ErrRevocationUnavailable)
+			if errors.Is(e, ErrRevocationUnavailable) && e.RetryAfter == 0 {
+				e.RetryAfter = 1
+			}
+			return e
+		}
+	}
+	return nil
+}
