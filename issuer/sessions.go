@@ -31,7 +31,8 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 //
 // The refresh tokens rotated from one login form a family, whose id is the
 // access tokens' sid, so revoking the family (logout, theft) also ends its
-// access tokens, through [Sessions.Validator]. A spent refresh token that
+// access tokens: Sessions records the session as revoked in its
+// [Revocations], which the guards consult ([Sessions.Revoker]). A spent refresh token that
 // comes back was copied, and whoever holds the live one may be the thief, so
 // the family is revoked (RFC 9700 §4.14.2). Except that two tabs refreshing
 // at once send the same token, and that must not log the user out:
@@ -61,6 +62,7 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 type Sessions struct {
 	iss           *Issuer
 	store         Store
+	revocations   Revocations
 	access        jwtguard.TokenCookie
 	refresh       jwtguard.TokenCookie
 	authPath      string
@@ -210,6 +212,9 @@ func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 	if s.store == nil {
 		s.store = NewMemoryStore(s.now)
 	}
+	if s.revocations == nil {
+		s.revocations = LocalRevocations(jwtguard.NewRevocationList(s.now))
+	}
 	s.access = jwtguard.NewTokenCookie("access_token", s.cookieOptions...)
 	s.refresh = jwtguard.NewTokenCookie("refresh_token", append([]jwtguard.CookieOption{jwtguard.WithCookiePath(s.authPath), jwtguard.WithSameSiteStrict()}, s.cookieOptions...)...)
 	return s, nil
@@ -224,7 +229,13 @@ func (s *Sessions) RefreshCookie() jwtguard.TokenCookie { return s.refresh }
 
 // Validator refuses access tokens whose session was revoked (logout or
 // refresh-token reuse) even before they expire: pass it to
-// jwtguard.WithValidator. It reads sid as the guard's own strict parser
+// jwtguard.WithValidator.
+//
+// Deprecated: pass [Sessions.Revoker] to jwtguard.WithRevocations instead.
+// It answers from memory, and also knows subjects signed out everywhere;
+// Validator asks the store on every request, a network round trip with a
+// shared store. Validator keeps working: it reads the families the store
+// marks revoked. It reads sid as the guard's own strict parser
 // does ([jwtguard.Claims.SessionID]); a token without one is not a session
 // token and passes. It fails closed: when the store cannot answer, the
 // request is refused with 503 and Retry-After rather than let through.
@@ -325,7 +336,7 @@ func (s *Sessions) RefreshHandler() http.Handler {
 // LogoutHandler ends the session and clears both cookies. It revokes the
 // family of the refresh cookie and that of the access cookie's sid, so
 // logout works even when the refresh cookie is gone, and copies of either
-// token stop working too (with [Sessions.Validator]). The sid counts only if
+// token stop working too (through [Sessions.Revoker]). The sid counts only if
 // the access token verifies with this issuer's keys: an unverified one could
 // name anyone's session. Two refresh cookies (cookie tossing) get 401
 // invalid_grant, after the access token's session was revoked. POST only.
@@ -368,6 +379,9 @@ func (s *Sessions) endSession(r *http.Request) (tossed bool, err error) {
 	}
 	for _, f := range families {
 		if err := s.store.RevokeFamily(ctx, f); err != nil {
+			return tossed, err
+		}
+		if err := s.revokeSession(ctx, f); err != nil {
 			return tossed, err
 		}
 	}
@@ -417,6 +431,9 @@ func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
 			if err := s.store.RevokeFamily(r.Context(), rec.Family); err != nil {
 				return RefreshRecord{}, err
 			}
+			if err := s.revokeSession(r.Context(), rec.Family); err != nil {
+				return RefreshRecord{}, err
+			}
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "issuer: refresh token reuse; session revoked",
 				slog.String("subject", rec.Subject))
 			return RefreshRecord{}, errRefresh
@@ -427,6 +444,16 @@ func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
 	}
 	if !now.Before(rec.IdleExpiry) || !now.Before(rec.FamilyExpiry) {
 		return RefreshRecord{}, errRefresh
+	}
+	if err := s.familyRevoked(rec); errors.Is(err, jwtguard.ErrRevoked) {
+		// Revoked elsewhere (a subject signed out everywhere, a session
+		// ended on another instance): end the family in the store too.
+		if err := s.store.RevokeFamily(r.Context(), rec.Family); err != nil {
+			return RefreshRecord{}, err
+		}
+		return RefreshRecord{}, errRefresh
+	} else if err != nil {
+		return RefreshRecord{}, err
 	}
 	rec.Generation = next
 	return rec, nil

@@ -43,7 +43,7 @@ func newSessionApp(t testing.TB, opts ...issuer.SessionOption) *sessionApp {
 	}
 	jwks, _ := iss.JWKS()
 	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(iss.URL()), jwtguard.WithAudience("api"),
-		jwtguard.WithClock(clock.Now), jwtguard.WithTokenSources(s.AccessCookie().Source()), jwtguard.WithValidator(s.Validator()))
+		jwtguard.WithClock(clock.Now), jwtguard.WithTokenSources(s.AccessCookie().Source()), jwtguard.WithRevocations(s.Revoker()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -630,9 +630,12 @@ func (f *flakyStore) Use(ctx context.Context, hash [32]byte, now time.Time) (iss
 	return f.MemoryStore.Use(ctx, hash, now)
 }
 
-// TestSessionStoreDown: when the store cannot answer, session tokens are
-// refused with 503 (fail closed, and retryable: not a bad token), tokens
-// without a sid are not affected, and refresh keeps the cookies.
+// TestSessionStoreDown: when the store cannot answer, refresh fails closed
+// with 503 and keeps the cookies, so a retry can succeed; access tokens
+// already issued keep working, as the guard asks only the revocations, in
+// memory. The deprecated Validator, which asks the store, refuses session
+// tokens with 503 (fail closed, and retryable: not a bad token) and lets
+// tokens without a sid through.
 func TestSessionStoreDown(t *testing.T) {
 	t.Parallel()
 	store := &flakyStore{MemoryStore: issuer.NewMemoryStore(nil)}
@@ -642,12 +645,29 @@ func TestSessionStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store.down.Store(true)
-	if w := a.do(t, "GET", "/app", cookies, nil); w.Code != 503 || w.Header().Get("Retry-After") == "" {
-		t.Fatalf("session token, store down: %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	jwks, _ := a.iss.JWKS()
+	validated, err := jwtguard.New(t.Context(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(a.iss.URL()), jwtguard.WithAudience("api"),
+		jwtguard.WithClock(a.clock.Now), jwtguard.WithTokenSources(a.sessions.AccessCookie().Source()),
+		jwtguard.WithValidator(a.sessions.Validator()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if w := a.do(t, "GET", "/app", jar{accessName: plain}, nil); w.Code != 200 {
-		t.Fatalf("token without sid, store down: %d, want 200", w.Code)
+	viaValidator := func(access string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "https://app.example/app", nil)
+		r.AddCookie(&http.Cookie{Name: accessName, Value: access})
+		w := httptest.NewRecorder()
+		validated.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(w, r)
+		return w
+	}
+	store.down.Store(true)
+	if w := a.do(t, "GET", "/app", cookies, nil); w.Code != 200 {
+		t.Fatalf("session token, store down, Revoker: %d, want 200", w.Code)
+	}
+	if w := viaValidator(cookies[accessName]); w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("session token, store down, Validator: %d Retry-After %q, want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	if w := viaValidator(plain); w.Code != 200 {
+		t.Fatalf("token without sid, store down, Validator: %d, want 200", w.Code)
 	}
 	w := a.do(t, "POST", "/auth/refresh", cookies, nil)
 	if w.Code != 503 || len(w.Result().Cookies()) != 0 {
@@ -656,6 +676,12 @@ func TestSessionStoreDown(t *testing.T) {
 	store.down.Store(false)
 	if w := a.do(t, "POST", "/auth/refresh", cookies, nil); w.Code != 204 {
 		t.Fatalf("refresh once the store is back: %d", w.Code)
+	}
+	// The deprecated Validator still sees logouts, through the store.
+	access := cookies[accessName]
+	a.do(t, "POST", "/auth/logout", cookies, nil)
+	if w := viaValidator(access); w.Code != 401 {
+		t.Fatalf("Validator after logout: %d, want 401", w.Code)
 	}
 }
 

@@ -81,7 +81,7 @@ func New(ctx context.Context, base string) (http.Handler, error) {
 		jwtguard.WithIssuer(base),
 		jwtguard.WithAudience(APIAudience),
 		jwtguard.WithRequiredType("at+jwt"),
-		jwtguard.WithValidator(sessions.Validator()), // logout and refresh-token theft revoke at once
+		jwtguard.WithRevocations(sessions.Revoker()), // logout and refresh-token theft revoke at once
 	}
 	// The API takes a bearer token or the session cookie; the page only the cookie.
 	api, err := jwtguard.New(ctx, append(common, jwtguard.WithTokenSources(
