@@ -22,7 +22,7 @@ func Scopes(scopes ...string) Requirement {
 	return func(c *Claims) error {
 		for _, s := range scopes {
 			if !c.HasScope(s) {
-				e := failf(ErrInsufficientScope, "scope %s missing (has: %s)", quote(s), quoteList(c.scopes))
+				e := failf(ErrInsufficientScope, "scope %s missing (has: %s)", quote(s), quoteList(c.jc.Scopes))
 				e.Scope = want
 				return e
 			}
@@ -39,7 +39,7 @@ func AnyScope(scopes ...string) Requirement {
 		if slices.ContainsFunc(scopes, c.HasScope) {
 			return nil
 		}
-		e := failf(ErrInsufficientScope, "none of the scopes %s (has: %s)", quoteList(scopes), quoteList(c.scopes))
+		e := failf(ErrInsufficientScope, "none of the scopes %s (has: %s)", quoteList(scopes), quoteList(c.jc.Scopes))
 		e.Scope = want
 		return e
 	}
@@ -51,7 +51,7 @@ func Permissions(perms ...string) Requirement {
 	return func(c *Claims) error {
 		for _, p := range perms {
 			if !c.HasPermission(p) {
-				return failf(ErrInsufficientScope, "permission %s missing (has: %s)", quote(p), quoteList(c.permissions))
+				return failf(ErrInsufficientScope, "permission %s missing (has: %s)", quote(p), quoteList(c.jc.Permissions))
 			}
 		}
 		return nil
@@ -64,7 +64,7 @@ func AnyPermission(perms ...string) Requirement {
 		if slices.ContainsFunc(perms, c.HasPermission) {
 			return nil
 		}
-		return failf(ErrInsufficientScope, "none of the permissions %s (has: %s)", quoteList(perms), quoteList(c.permissions))
+		return failf(ErrInsufficientScope, "none of the permissions %s (has: %s)", quoteList(perms), quoteList(c.jc.Permissions))
 	}
 }
 

@@ -90,17 +90,17 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) {
 	e := &cacheEntry{
 		claims:    claims,
-		validTill: claims.expiresAt.Add(p.leeway),
+		validTill: claims.jc.ExpiresAt.Add(p.leeway),
 		policy:    p,
 		epoch:     epoch,
-		size:      entryOverhead + len(claims.raw),
+		size:      entryOverhead + len(claims.jc.Raw),
 	}
 	if p.maxAge > 0 { // WithMaxTokenAge ends a token's use earlier than exp
-		if till := claims.issuedAt.Add(p.maxAge + p.leeway); till.Before(e.validTill) {
+		if till := claims.jc.IssuedAt.Add(p.maxAge + p.leeway); till.Before(e.validTill) {
 			e.validTill = till
 		}
 	}
-	for _, t := range []time.Time{claims.notBefore, claims.issuedAt} {
+	for _, t := range []time.Time{claims.jc.NotBefore, claims.jc.IssuedAt} {
 		if t.Add(-p.leeway).After(e.validFrom) {
 			e.validFrom = t.Add(-p.leeway)
 		}

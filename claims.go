@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/jwtguard/jwtguard/internal/jose"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -13,19 +14,9 @@ import (
 // Claims are the verified claims of a token. A *Claims is immutable and safe
 // for concurrent use: the guard may hand the same value to many requests.
 type Claims struct {
-	issuer      string
-	subject     string
-	id          string
-	sessionID   string
-	audience    []string
-	expiresAt   time.Time
-	notBefore   time.Time
-	issuedAt    time.Time
-	scopes      []string
-	permissions []string
-	header      TokenHeader
-	token       string // the token itself, with WithRawToken only
-	raw         []byte // the payload JSON, for Decode
+	jc     jose.Claims
+	header TokenHeader
+	token  string // the token itself, with WithRawToken only
 	// goodAt is the RevocationList version at which these claims were last
 	// found unrevoked: a cache-hit check costs two atomic loads.
 	goodAt atomic.Uint64
@@ -49,47 +40,47 @@ func (c *Claims) RawToken() string { return c.token }
 
 // Permissions returns the "permissions" claim (an array, as Auth0's RBAC
 // writes it, or a space-delimited string).
-func (c *Claims) Permissions() []string { return slices.Clone(c.permissions) }
+func (c *Claims) Permissions() []string { return slices.Clone(c.jc.Permissions) }
 
 // HasPermission reports whether the token grants permission p.
-func (c *Claims) HasPermission(p string) bool { return slices.Contains(c.permissions, p) }
+func (c *Claims) HasPermission(p string) bool { return slices.Contains(c.jc.Permissions, p) }
 
 // Issuer returns the iss claim.
-func (c *Claims) Issuer() string { return c.issuer }
+func (c *Claims) Issuer() string { return c.jc.Issuer }
 
 // Subject returns the sub claim.
-func (c *Claims) Subject() string { return c.subject }
+func (c *Claims) Subject() string { return c.jc.Subject }
 
 // ID returns the jti claim.
-func (c *Claims) ID() string { return c.id }
+func (c *Claims) ID() string { return c.jc.ID }
 
 // SessionID returns the sid claim (OpenID Connect's session ID, which
 // package issuer puts in its tokens), read as strictly as the others.
-func (c *Claims) SessionID() string { return c.sessionID }
+func (c *Claims) SessionID() string { return c.jc.SessionID }
 
 // Audience returns the aud claim as a list (a single string becomes one element).
-func (c *Claims) Audience() []string { return slices.Clone(c.audience) }
+func (c *Claims) Audience() []string { return slices.Clone(c.jc.Audience) }
 
 // ExpiresAt returns the exp claim.
-func (c *Claims) ExpiresAt() time.Time { return c.expiresAt }
+func (c *Claims) ExpiresAt() time.Time { return c.jc.ExpiresAt }
 
 // NotBefore returns the nbf claim, or the zero time when absent.
-func (c *Claims) NotBefore() time.Time { return c.notBefore }
+func (c *Claims) NotBefore() time.Time { return c.jc.NotBefore }
 
 // IssuedAt returns the iat claim, or the zero time when absent.
-func (c *Claims) IssuedAt() time.Time { return c.issuedAt }
+func (c *Claims) IssuedAt() time.Time { return c.jc.IssuedAt }
 
 // Scopes returns the token's scopes, read from "scope" (a space-delimited
 // string, RFC 8693/9068) and "scp" (a string or an array, as Okta and Entra use).
-func (c *Claims) Scopes() []string { return slices.Clone(c.scopes) }
+func (c *Claims) Scopes() []string { return slices.Clone(c.jc.Scopes) }
 
 // HasScope reports whether the token grants scope s.
-func (c *Claims) HasScope(s string) bool { return slices.Contains(c.scopes, s) }
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.jc.Scopes, s) }
 
 // Decode unmarshals the whole claims set into v, as encoding/json does.
 // Use it for custom claims.
 func (c *Claims) Decode(v any) error {
-	if err := json.Unmarshal(c.raw, v); err != nil {
+	if err := json.Unmarshal(c.jc.Raw, v); err != nil {
 		return errors.New("jwtguard: decode claims: " + err.Error())
 	}
 	return nil
@@ -97,19 +88,10 @@ func (c *Claims) Decode(v any) error {
 
 // has reports whether the claims set has a top-level member name that is
 // not null.
-func (c *Claims) has(name string) bool {
-	found := false
-	_ = scanObject(c.raw, func(n []byte, v jsonValue) bool {
-		if string(n) == name && v.kind != jsonNull {
-			found = true
-		}
-		return true
-	})
-	return found
-}
+func (c *Claims) has(name string) bool { return c.jc.Has(name) }
 
 // JSON returns a copy of the claims set as it appeared in the token.
-func (c *Claims) JSON() []byte { return bytes.Clone(c.raw) }
+func (c *Claims) JSON() []byte { return bytes.Clone(c.jc.Raw) }
 
 // DecodeClaims decodes the claims set into a new T. T is usually a struct
 // with json tags for the custom claims an application needs.
@@ -125,6 +107,15 @@ func ClaimsFromJSON(payload []byte) (*Claims, error) {
 	return parseClaims(payload)
 }
 
+// parseClaims reads a claims set strictly (see internal/jose).
+func parseClaims(payload []byte) (*Claims, error) {
+	c := new(Claims)
+	if err := jose.ParseClaims(payload, &c.jc); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 type ctxKey struct{}
 
 // NewContext returns a copy of ctx that carries c. The guard uses it; so can
@@ -138,5 +129,3 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(ctxKey{}).(*Claims)
 	return c, ok && c != nil
 }
-
-var maxDate = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jwtguard/jwtguard/internal/jose"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,8 +48,8 @@ type discovery struct {
 // for identity providers that publish keys elsewhere (Google does). Give
 // it with WithIssuerDiscovery, at guard level or inside WithTrustedIssuer.
 // Default: the jwks_uri must be on the issuer's host.
-func WithDiscoveredJWKSHosts(hosts ...string) Option {
-	return func(c *config) error {
+func WithDiscoveredJWKSHosts(hosts ...string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		for _, h := range hosts {
 			if h == "" || strings.ContainsAny(h, "/@?#") {
 				return fmt.Errorf("discovered JWKS host %q: give a host name, with a port if not 443", h)
@@ -56,7 +57,7 @@ func WithDiscoveredJWKSHosts(hosts ...string) Option {
 			c.jwksHosts = append(c.jwksHosts, strings.ToLower(h))
 		}
 		return nil
-	}
+	})
 }
 
 // jwksURL returns the issuer's jwks_uri, fetching the metadata when it is
@@ -109,7 +110,7 @@ func (d *discovery) fetch(ctx context.Context) (string, time.Duration, error) {
 			Issuer  string `json:"issuer"`
 			JWKSURI string `json:"jwks_uri"`
 		}
-		if err := checkJSON(body); err != nil {
+		if err := jose.CheckJSON(body); err != nil {
 			return "", 0, permanent(fmt.Errorf("%s: %v", u, err))
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {

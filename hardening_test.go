@@ -79,12 +79,12 @@ func TestDeepKeySetRefused(t *testing.T) {
 func TestResolverPolicyNeedsAudience(t *testing.T) {
 	t.Parallel()
 	tenant := jwtguardtest.NewIssuer(t, "ES256")
-	resolver := func(opts ...jwtguard.Option) jwtguard.IssuerResolver {
-		return func(ctx context.Context, iss string) ([]jwtguard.Option, error) {
+	resolver := func(opts ...jwtguard.IssuerOption) jwtguard.IssuerResolver {
+		return func(ctx context.Context, iss string) ([]jwtguard.IssuerOption, error) {
 			if iss != tenant.URL {
 				return nil, nil
 			}
-			return append([]jwtguard.Option{jwtguard.WithJWKS(tenant.JWKSURL())}, opts...), nil
+			return append([]jwtguard.IssuerOption{jwtguard.WithJWKS(tenant.JWKSURL())}, opts...), nil
 		}
 	}
 	otherAPI := tenant.Sign(jwtguardtest.Claims{"aud": "billing-api"})
@@ -189,11 +189,11 @@ func TestResolverApprovalExpires(t *testing.T) {
 	tenant := jwtguardtest.NewIssuer(t, "ES256")
 	var offboarded atomic.Bool
 	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience), jwtguard.WithClock(clock.Now),
-		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.Option, error) {
+		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.IssuerOption, error) {
 			if iss != tenant.URL || offboarded.Load() {
 				return nil, nil
 			}
-			return []jwtguard.Option{jwtguard.WithJWKS(tenant.JWKSURL())}, nil
+			return []jwtguard.IssuerOption{jwtguard.WithJWKS(tenant.JWKSURL())}, nil
 		}, jwtguard.ResolverSettings{ApprovalTTL: 10 * time.Minute}))
 	if err != nil {
 		t.Fatal(err)
@@ -221,13 +221,13 @@ func TestResolverSingleFlightAndRateLimit(t *testing.T) {
 	release := make(chan struct{})
 	var calls atomic.Int64
 	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience), jwtguard.WithClock(clock.Now),
-		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.Option, error) {
+		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.IssuerOption, error) {
 			calls.Add(1)
 			if iss != tenant.URL {
 				return nil, nil
 			}
 			<-release
-			return []jwtguard.Option{jwtguard.WithJWKS(tenant.JWKSURL())}, nil
+			return []jwtguard.IssuerOption{jwtguard.WithJWKS(tenant.JWKSURL())}, nil
 		}, jwtguard.ResolverSettings{LookupsPerSecond: 5}))
 	if err != nil {
 		t.Fatal(err)
@@ -359,12 +359,12 @@ func TestEvictedIssuerCachedTokensDie(t *testing.T) {
 	a, b := jwtguardtest.NewIssuer(t, "ES256"), jwtguardtest.NewIssuer(t, "ES256")
 	var aRevoked atomic.Bool
 	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience),
-		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.Option, error) {
+		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.IssuerOption, error) {
 			switch {
 			case iss == a.URL && !aRevoked.Load():
-				return []jwtguard.Option{jwtguard.WithJWKS(a.JWKSURL())}, nil
+				return []jwtguard.IssuerOption{jwtguard.WithJWKS(a.JWKSURL())}, nil
 			case iss == b.URL:
-				return []jwtguard.Option{jwtguard.WithJWKS(b.JWKSURL())}, nil
+				return []jwtguard.IssuerOption{jwtguard.WithJWKS(b.JWKSURL())}, nil
 			}
 			return nil, nil
 		}, jwtguard.ResolverSettings{MaxIssuers: 1}))
@@ -591,7 +591,7 @@ func TestResolverPanicRefuses(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience),
-		jwtguard.WithIssuerResolver(func(ctx context.Context, s string) ([]jwtguard.Option, error) {
+		jwtguard.WithIssuerResolver(func(ctx context.Context, s string) ([]jwtguard.IssuerOption, error) {
 			panic("tenant table lookup failed")
 		}, jwtguard.ResolverSettings{}))
 	if err != nil {

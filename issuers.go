@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync"
 	"time"
 )
@@ -14,8 +13,8 @@ import (
 // Connect discovery document (issuer + "/.well-known/openid-configuration"),
 // or else its RFC 8414 metadata. The document must name exactly this issuer
 // and an https jwks_uri; it is refreshed like the key set.
-func WithIssuerDiscovery(issuer string) Option {
-	return func(c *config) error {
+func WithIssuerDiscovery(issuer string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if issuer == "" {
 			return errors.New("WithIssuerDiscovery: empty issuer (an unset environment variable?)")
 		}
@@ -27,42 +26,41 @@ func WithIssuerDiscovery(issuer string) Option {
 			c.issuers = append(c.issuers, issuer)
 		}
 		return nil
-	}
+	})
 }
 
 // WithTrustedIssuer adds a trust anchor for tokens whose iss is issuer, with
-// its own keys and, optionally, its own policy. opts may be the key options
+// its own keys and, optionally, its own policy: opts are the key options
 // (WithJWKS, WithIssuerDiscovery(issuer), WithPublicKey, WithPEM,
-// WithJWKSet, WithHMACSecret) and WithAudience, WithoutAudienceCheck,
-// WithAlgorithms, WithLeeway, WithRequiredType; policy left unset comes
-// from the guard-level options. The token's unverified iss only selects
-// the anchor: an issuer not configured never causes a fetch.
-func WithTrustedIssuer(issuer string, opts ...Option) Option {
-	return func(c *config) error {
+// WithJWKSet, WithHMACSecret, WithKeySet) and the policy options
+// (WithAudience, WithoutAudienceCheck, WithAlgorithms, WithLeeway,
+// WithRequiredType, …); the compiler refuses the others. Policy left unset
+// comes from the guard-level options. The token's unverified iss only
+// selects the anchor: an issuer not configured never causes a fetch.
+func WithTrustedIssuer(issuer string, opts ...IssuerOption) Option {
+	return guardOption(func(c *config) error {
 		ic, err := issuerOptions(issuer, opts)
 		if err != nil {
 			return err
 		}
 		c.trusted = append(c.trusted, ic)
 		return nil
-	}
+	})
 }
 
-// issuerOptions applies issuer-level options and refuses the others.
-func issuerOptions(issuer string, opts []Option) (issuerConfig, error) {
+// issuerOptions applies the options of one anchor.
+func issuerOptions(issuer string, opts []IssuerOption) (issuerConfig, error) {
 	if issuer == "" {
 		return issuerConfig{}, errors.New("empty issuer")
 	}
-	var sub config
+	var ic issuerConfig
 	for _, o := range opts {
-		if err := o(&sub); err != nil {
+		if o == nil {
+			continue
+		}
+		if err := o.applyIssuer(&ic); err != nil {
 			return issuerConfig{}, fmt.Errorf("issuer %q: %v", issuer, err)
 		}
-	}
-	ic := sub.issuerConfig
-	sub.issuerConfig = issuerConfig{}
-	if !reflect.DeepEqual(sub, config{}) {
-		return issuerConfig{}, fmt.Errorf("issuer %q: only key and policy options apply to one issuer", issuer)
 	}
 	for _, iss := range ic.issuers {
 		if iss != issuer {
@@ -84,7 +82,7 @@ func issuerOptions(issuer string, opts []Option) (issuerConfig, error) {
 // from a tenant ID, so a token cannot steer the guard to a host of its
 // choosing. Its options need an audience (WithAudience, or a guard-level
 // one) like every other trust anchor, or WithoutAudienceCheck.
-type IssuerResolver func(ctx context.Context, issuer string) ([]Option, error)
+type IssuerResolver func(ctx context.Context, issuer string) ([]IssuerOption, error)
 
 // ResolverSettings tune [WithIssuerResolver]. The zero value of a field
 // means its default.
@@ -124,7 +122,7 @@ func (s *ResolverSettings) fill() {
 // Calls are single-flight per issuer and rate-limited; approvals and
 // refusals are cached as [ResolverSettings] says.
 func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		if resolve == nil {
 			return errors.New("nil issuer resolver")
 		}
@@ -134,7 +132,7 @@ func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Optio
 		settings.fill()
 		c.resolver, c.resolverSettings = resolve, settings
 		return nil
-	}
+	})
 }
 
 // dynamicIssuers caches the policies of resolver-approved issuers.

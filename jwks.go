@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jwtguard/jwtguard/internal/jose"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -21,9 +22,9 @@ import (
 // keySource supplies the keys of one trust anchor.
 type keySource interface {
 	// keys returns the current keys, loading them the first time.
-	keys(ctx context.Context) (*keySet, error)
+	keys(ctx context.Context) (*jose.KeySet, error)
 	// refresh is called for an unknown kid; it may fetch, within its rate limits.
-	refresh(ctx context.Context, kid string) (*keySet, error)
+	refresh(ctx context.Context, kid string) (*jose.KeySet, error)
 	// epoch changes whenever a key is removed or replaced, which
 	// invalidates tokens cached as verified by the older keys.
 	epoch() uint64
@@ -31,12 +32,12 @@ type keySource interface {
 	usable() bool
 }
 
-type staticKeys struct{ set *keySet }
+type staticKeys struct{ set *jose.KeySet }
 
-func (s staticKeys) keys(context.Context) (*keySet, error)            { return s.set, nil }
-func (s staticKeys) refresh(context.Context, string) (*keySet, error) { return s.set, nil }
-func (s staticKeys) epoch() uint64                                    { return 0 }
-func (s staticKeys) usable() bool                                     { return true }
+func (s staticKeys) keys(context.Context) (*jose.KeySet, error)            { return s.set, nil }
+func (s staticKeys) refresh(context.Context, string) (*jose.KeySet, error) { return s.set, nil }
+func (s staticKeys) epoch() uint64                                         { return 0 }
+func (s staticKeys) usable() bool                                          { return true }
 
 // CacheSettings tune a fetched JWKS. The zero value of a field means its default.
 type CacheSettings struct {
@@ -129,7 +130,7 @@ type remoteJWKS struct {
 // see new keys under an old epoch or old keys under a new one.
 type jwksState struct {
 	url       string
-	set       *keySet
+	set       *jose.KeySet
 	epoch     uint64 // bumped when a key is removed or replaced
 	fetchedAt time.Time
 	freshTill time.Time // refresh due
@@ -232,7 +233,7 @@ func safeClient(c *http.Client) *http.Client {
 // keys returns the keys to verify with. With keys loaded it never blocks:
 // refreshing is the background loop's job. Before the first load it waits
 // for one fetch (bounded by FetchTimeout).
-func (j *remoteJWKS) keys(ctx context.Context) (*keySet, error) {
+func (j *remoteJWKS) keys(ctx context.Context) (*jose.KeySet, error) {
 	if st := j.usableState(); st != nil {
 		return st.set, nil
 	}
@@ -258,7 +259,7 @@ func (j *remoteJWKS) usableState() *jwksState {
 
 // refresh fetches for an unknown kid, at most once per cooldown, and
 // remembers kids that stayed unknown so they cause no more fetches.
-func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*keySet, error) {
+func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*jose.KeySet, error) {
 	now := j.now()
 	j.mu.Lock()
 	if t, ok := j.negative[kid]; ok && now.Before(t.Add(j.settings.UnknownKIDCooldown)) {
@@ -277,7 +278,7 @@ func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*keySet, error) {
 		}
 	}
 	set := j.currentSet()
-	if _, known := set.candidates(kid, "", nil); !known && kid != "" {
+	if _, known := set.Candidates(kid, "", nil); !known && kid != "" {
 		j.mu.Lock()
 		if len(j.negative) >= maxNegativeKIDs {
 			clear(j.negative) // crude but bounded; a flood only costs one fetch per cooldown anyway
@@ -288,7 +289,7 @@ func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*keySet, error) {
 	return set, nil
 }
 
-func (j *remoteJWKS) currentSet() *keySet {
+func (j *remoteJWKS) currentSet() *jose.KeySet {
 	if st := j.state.Load(); st != nil {
 		return st.set
 	}
@@ -381,7 +382,7 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 		j.nextAttempt = time.Time{}
 		if old := j.state.Load(); old != nil {
 			st.epoch = old.epoch
-			if !old.set.subsetOf(st.set) {
+			if !old.set.SubsetOf(st.set) {
 				st.epoch++
 			}
 		}
@@ -463,11 +464,11 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 	if err != nil {
 		return nil, err
 	}
-	set, skipped, err := parseJWKSet(body, false)
+	set, skipped, err := jose.ParseJWKSet(body, false)
 	if err != nil {
 		return nil, permanent(err)
 	}
-	if len(set.keys) == 0 {
+	if len(set.Keys) == 0 {
 		if len(skipped) == 0 {
 			return nil, permanent(errors.New("key set has no signing key"))
 		}
@@ -514,12 +515,12 @@ func getDocument(ctx context.Context, client *http.Client, u, accept string) ([]
 		}
 		return nil, nil, permanent(err)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, jose.MaxDocumentBytes+1))
 	if err != nil {
 		return nil, nil, fetchError(err)
 	}
-	if len(body) > maxJWKSBytes {
-		return nil, nil, permanent(fmt.Errorf("document larger than %d bytes", maxJWKSBytes))
+	if len(body) > jose.MaxDocumentBytes {
+		return nil, nil, permanent(fmt.Errorf("document larger than %d bytes", jose.MaxDocumentBytes))
 	}
 	return body, resp.Header, nil
 }
@@ -617,7 +618,7 @@ func (j *remoteJWKS) status() KeySourceStatus {
 	if st != nil {
 		now := j.now()
 		s.URL = st.url
-		s.KeyIDs = st.set.kids()
+		s.KeyIDs = st.set.Kids()
 		s.LastSuccess = st.fetchedAt
 		s.Ready = j.usableState() != nil
 		s.Stale = !now.Before(st.freshTill)

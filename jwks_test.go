@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -585,13 +584,13 @@ func TestTrustedIssuers(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.wantErr)
 		}
 	}
+	// Guard-level options (WithLogger, WithCredentialsOptional, WithIssuer)
+	// inside WithTrustedIssuer do not compile: they are not IssuerOptions.
 	for _, bad := range [][]jwtguard.Option{
-		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y"), jwtguard.WithLogger(slog.Default()))},
-		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y"), jwtguard.WithCredentialsOptional())},
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithAudience("y"))},
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()))}, // no audience anywhere
 		{jwtguard.WithTrustedIssuer("x", jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y")), jwtguard.WithoutIssuerCheck()},
-		{jwtguard.WithTrustedIssuer("x", jwtguard.WithIssuer("z"), jwtguard.WithJWKS(a.iss.JWKSURL()), jwtguard.WithAudience("y"))},
+		{jwtguard.WithTrustedIssuer("x", jwtguard.WithIssuerDiscovery("https://z.example"), jwtguard.WithAudience("y"))},
 	} {
 		if _, err := jwtguard.New(t.Context(), bad...); !errors.Is(err, jwtguard.ErrConfig) {
 			t.Errorf("bad trusted-issuer config accepted: %v", err)
@@ -611,13 +610,13 @@ func TestIssuerResolver(t *testing.T) {
 	var calls atomic.Int64
 	g, err := jwtguard.New(t.Context(),
 		jwtguard.WithAudience(audience),
-		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.Option, error) {
+		jwtguard.WithIssuerResolver(func(ctx context.Context, iss string) ([]jwtguard.IssuerOption, error) {
 			calls.Add(1)
 			f, ok := tenants[iss]
 			if !ok {
 				return nil, nil
 			}
-			return []jwtguard.Option{jwtguard.WithJWKS(f.iss.JWKSURL())}, nil
+			return []jwtguard.IssuerOption{jwtguard.WithJWKS(f.iss.JWKSURL())}, nil
 		}, jwtguard.ResolverSettings{MaxIssuers: 2}),
 	)
 	if err != nil {

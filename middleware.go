@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/jwtguard/jwtguard/internal/jose"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -42,7 +43,7 @@ type Guard struct {
 	cache         *tokenCache
 	dynamic       *dynamicIssuers // from WithIssuerResolver
 	stop          context.CancelFunc
-	decryptKeys   []*decryptKey
+	decryptKeys   []*jose.DecryptKey
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
 	revokers      []Revoker
@@ -87,7 +88,7 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		if o == nil {
 			continue
 		}
-		if err := o(&c); err != nil {
+		if err := o.applyGuard(&c); err != nil {
 			return nil, configError(err)
 		}
 	}
@@ -192,21 +193,21 @@ func configError(err error) error {
 // the anchor's keys can verify: for static keys, those that fit one of
 // them; for fetched sets, the asymmetric ones (secrets are never taken from
 // a fetched set). A token with any other alg is refused before any fetch.
-func possibleAlgorithms(allowed []string, static []*verifyKey) []string {
+func possibleAlgorithms(allowed []string, static []*jose.Key) []string {
 	var out []string
-	for _, a := range sortedAlgorithms() {
-		if len(allowed) > 0 && !slices.Contains(allowed, a.name) {
+	for _, a := range jose.AlgorithmNames() {
+		if len(allowed) > 0 && !slices.Contains(allowed, a) {
 			continue
 		}
 		fits := false
 		if len(static) == 0 {
-			fits = !strings.HasPrefix(a.name, "HS")
+			fits = !strings.HasPrefix(a, "HS")
 		}
 		for _, k := range static {
-			fits = fits || k.allows(a.name)
+			fits = fits || k.Allows(a)
 		}
 		if fits {
-			out = append(out, a.name)
+			out = append(out, a)
 		}
 	}
 	return out
@@ -214,9 +215,9 @@ func possibleAlgorithms(allowed []string, static []*verifyKey) []string {
 
 // noAlgorithmError says why no allowed algorithm fits the keys, naming the
 // common case: an HMAC secret too short for the algorithm asked for.
-func noAlgorithmError(allowed []string, static []*verifyKey) error {
+func noAlgorithmError(allowed []string, static []*jose.Key) error {
 	for _, k := range static {
-		secret, ok := k.key.([]byte)
+		secret, ok := k.Key.([]byte)
 		if !ok {
 			continue
 		}
@@ -295,7 +296,7 @@ func buildPolicy(c *config, ic issuerConfig, now func() time.Time, log *slog.Log
 	case ic.discovery != "":
 		remote, err = newDiscoveredJWKS(ic.discovery, ic.jwksHosts, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
 	case len(ic.static) > 0:
-		p.keys = staticKeys{newKeySet(ic.static)}
+		p.keys = staticKeys{jose.NewKeySet(ic.static)}
 	default:
 		return nil, nil, errors.New("no keys for issuer")
 	}
@@ -392,22 +393,22 @@ func (g *Guard) verify(ctx context.Context, token string, now time.Time) (*Claim
 		if len(g.decryptKeys) == 0 {
 			return nil, nil, 0, failf(ErrMalformedToken, "an encrypted token (JWE), and no decryption key is configured")
 		}
-		inner, err := decryptJWE(token, g.decryptKeys, true)
+		inner, err := jose.Decrypt(token, g.decryptKeys, true)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, 0, fromJOSE(err)
 		}
 		token = string(inner)
 	} else if len(g.decryptKeys) > 0 && !g.allowPlain {
 		return nil, nil, 0, failf(ErrEncryption, "a plain signed token where encryption is required")
 	}
-	t, err := parseCompact(token)
+	t, err := jose.ParseCompact(token)
 	if err != nil {
-		return nil, nil, 0, failf(ErrMalformedToken, "%v", err)
+		return nil, nil, 0, fromJOSE(err)
 	}
-	claims, err := parseClaims(t.payload)
+	claims, err := parseClaims(t.Payload)
 	if err != nil {
 		e := failf(ErrMalformedToken, "%v", err)
-		e.Token = &TokenFacts{Alg: t.header.Alg, Kid: t.header.Kid, Typ: t.header.Typ, Now: now}
+		e.Token = &TokenFacts{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ, Now: now}
 		return nil, nil, 0, e
 	}
 	p, epoch, err := g.check(ctx, t, claims, now)
@@ -424,16 +425,16 @@ func (g *Guard) verify(ctx context.Context, token string, now time.Time) (*Claim
 
 // check applies the policy of the token's issuer: alg, typ, signature and
 // claims.
-func (g *Guard) check(ctx context.Context, t *parsedToken, claims *Claims, now time.Time) (_ *policy, epoch uint64, _ error) {
-	h := &t.header
-	p, err := g.policyFor(ctx, claims.issuer)
+func (g *Guard) check(ctx context.Context, t *jose.Token, claims *Claims, now time.Time) (_ *policy, epoch uint64, _ error) {
+	h := &t.Header
+	p, err := g.policyFor(ctx, claims.jc.Issuer)
 	if err != nil {
 		return nil, 0, err
 	}
 	if !slices.Contains(p.algs, h.Alg) {
 		return p, 0, failf(ErrUnsupportedAlgorithm, "algorithm %s not accepted (accepted: %s)", quote(h.Alg), strings.Join(p.algs, ", "))
 	}
-	if len(p.types) > 0 && !slices.ContainsFunc(p.types, func(want string) bool { return typMatches(h.Typ, want) }) {
+	if len(p.types) > 0 && !slices.ContainsFunc(p.types, func(want string) bool { return jose.TypMatches(h.Typ, want) }) {
 		return p, 0, failf(ErrUnsupportedHeader, "typ %s not accepted (required: %s)", quote(h.Typ), quoteList(p.types))
 	}
 	epoch = p.keys.epoch() // read before the keys, so a removal during verification is never missed
@@ -447,10 +448,19 @@ func (g *Guard) check(ctx context.Context, t *parsedToken, claims *Claims, now t
 	return p, epoch, nil
 }
 
+// fromJOSE maps an error of internal/jose to the guard's: its sentinel,
+// with the error's text as the detail.
+func fromJOSE(err error) *Error {
+	if errors.Is(err, jose.ErrEncryption) {
+		return failf(ErrEncryption, "%v", err)
+	}
+	return failf(ErrMalformedToken, "%v", err)
+}
+
 // facts collects what a refused token said, for diagnosis.
-func facts(t *parsedToken, c *Claims, now time.Time, p *policy) *TokenFacts {
-	f := &TokenFacts{Alg: t.header.Alg, Kid: t.header.Kid, Typ: t.header.Typ, Issuer: c.issuer, Audience: c.audience,
-		ExpiresAt: c.expiresAt, NotBefore: c.notBefore, IssuedAt: c.issuedAt, Now: now}
+func facts(t *jose.Token, c *Claims, now time.Time, p *policy) *TokenFacts {
+	f := &TokenFacts{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ, Issuer: c.jc.Issuer, Audience: c.jc.Audience,
+		ExpiresAt: c.jc.ExpiresAt, NotBefore: c.jc.NotBefore, IssuedAt: c.jc.IssuedAt, Now: now}
 	if p != nil {
 		f.Leeway = p.leeway
 	}
@@ -488,35 +498,35 @@ func (g *Guard) trustedList() string {
 // checkClaims applies the time and audience rules of RFC 7519 §4.1, and the
 // optional age and presence rules.
 func (p *policy) checkClaims(c *Claims, now time.Time) error {
-	if c.expiresAt.IsZero() {
+	if c.jc.ExpiresAt.IsZero() {
 		return failf(ErrMissingClaim, `no "exp" claim`)
 	}
-	if !now.Before(c.expiresAt.Add(p.leeway)) {
-		return failf(ErrExpired, "exp %s ago (leeway %v)", ago(now.Sub(c.expiresAt)), p.leeway)
+	if !now.Before(c.jc.ExpiresAt.Add(p.leeway)) {
+		return failf(ErrExpired, "exp %s ago (leeway %v)", ago(now.Sub(c.jc.ExpiresAt)), p.leeway)
 	}
 	late := now.Add(p.leeway)
-	if !c.notBefore.IsZero() && late.Before(c.notBefore) {
-		return failf(ErrNotYetValid, "nbf %s in the future (leeway %v)", ago(c.notBefore.Sub(now)), p.leeway)
+	if !c.jc.NotBefore.IsZero() && late.Before(c.jc.NotBefore) {
+		return failf(ErrNotYetValid, "nbf %s in the future (leeway %v)", ago(c.jc.NotBefore.Sub(now)), p.leeway)
 	}
-	if !c.issuedAt.IsZero() && late.Before(c.issuedAt) {
-		return failf(ErrNotYetValid, "iat %s in the future (leeway %v)", ago(c.issuedAt.Sub(now)), p.leeway)
+	if !c.jc.IssuedAt.IsZero() && late.Before(c.jc.IssuedAt) {
+		return failf(ErrNotYetValid, "iat %s in the future (leeway %v)", ago(c.jc.IssuedAt.Sub(now)), p.leeway)
 	}
 	if len(p.audiences) > 0 {
-		if len(c.audience) == 0 {
+		if len(c.jc.Audience) == 0 {
 			return failf(ErrMissingClaim, `no "aud" claim (accepted: %s)`, quoteList(p.audiences))
 		}
-		if !slices.ContainsFunc(c.audience, func(a string) bool { return slices.Contains(p.audiences, a) }) {
-			return failf(ErrAudience, "audience [%s] not accepted (accepted: %s)", quoteList(c.audience), quoteList(p.audiences))
+		if !slices.ContainsFunc(c.jc.Audience, func(a string) bool { return slices.Contains(p.audiences, a) }) {
+			return failf(ErrAudience, "audience [%s] not accepted (accepted: %s)", quoteList(c.jc.Audience), quoteList(p.audiences))
 		}
 	}
 	if p.maxAge > 0 || p.maxLife > 0 {
-		if c.issuedAt.IsZero() {
+		if c.jc.IssuedAt.IsZero() {
 			return failf(ErrMissingClaim, `no "iat" claim (required by a maximum token age or lifetime)`)
 		}
-		if age := now.Sub(c.issuedAt); p.maxAge > 0 && age > p.maxAge+p.leeway {
+		if age := now.Sub(c.jc.IssuedAt); p.maxAge > 0 && age > p.maxAge+p.leeway {
 			return failf(ErrExpired, "issued %s ago, more than the maximum token age %v (leeway %v)", ago(age), p.maxAge, p.leeway)
 		}
-		if life := c.expiresAt.Sub(c.issuedAt); p.maxLife > 0 && life > p.maxLife {
+		if life := c.jc.ExpiresAt.Sub(c.jc.IssuedAt); p.maxLife > 0 && life > p.maxLife {
 			return failf(ErrExpired, "lifetime %v (exp - iat) is more than the maximum %v", life, p.maxLife)
 		}
 	}

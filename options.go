@@ -5,14 +5,42 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"github.com/jwtguard/jwtguard/internal/jose"
 	"log/slog"
 	"net/http"
 	"slices"
 	"time"
 )
 
-// An Option configures a [Guard]. Options are checked by [New].
-type Option func(*config) error
+// An Option configures a [Guard]; [New] checks them all. Options that set
+// one value (WithRealm, WithLeeway, WithClock, WithLogger, …) keep the last
+// one given; options that list things (WithIssuer, WithAudience,
+// WithAlgorithms, the key options, WithTokenSources, WithValidator, …)
+// add to what earlier ones gave; WithJWKS, WithIssuerDiscovery and
+// WithIssuerResolver given twice are errors.
+type Option interface {
+	applyGuard(*config) error
+}
+
+// An IssuerOption configures one trust anchor: its keys and its policy.
+// Given to [New], it configures the guard-level anchor, and its policy
+// (audience, algorithms, leeway, typ, age limits) is the default of every
+// other anchor — except WithoutAudienceCheck, which applies to its own
+// anchor only. Given to [WithTrustedIssuer], or returned by an
+// [IssuerResolver], it configures that anchor alone.
+type IssuerOption interface {
+	Option
+	applyIssuer(*issuerConfig) error
+}
+
+type guardOption func(*config) error
+
+func (o guardOption) applyGuard(c *config) error { return o(c) }
+
+type issuerOption func(*issuerConfig) error
+
+func (o issuerOption) applyGuard(c *config) error         { return o(&c.issuerConfig) }
+func (o issuerOption) applyIssuer(ic *issuerConfig) error { return o(ic) }
 
 // config is everything New needs. Issuer-level settings live in issuerConfig
 // so that several trusted issuers can each have their own.
@@ -40,7 +68,7 @@ type config struct {
 	noCrossOrigin    bool
 	trustedOrigins   []string
 	verifiedCacheMax int
-	decryptKeys      []*decryptKey
+	decryptKeys      []*jose.DecryptKey
 	allowPlain       bool
 	keepRaw          bool
 	revokers         []Revoker
@@ -56,7 +84,7 @@ type issuerConfig struct {
 	types      []string
 	jwksURL    string
 	discovery  string // issuer whose metadata names the JWKS
-	static     []*verifyKey
+	static     []*jose.Key
 	noAudience bool
 	// Optional limits on token age; 0: none.
 	maxAge, maxLifetime time.Duration
@@ -71,7 +99,7 @@ func (ic *issuerConfig) equal(o *issuerConfig) bool {
 	return slices.Equal(ic.issuers, o.issuers) && slices.Equal(ic.audiences, o.audiences) &&
 		slices.Equal(ic.algorithms, o.algorithms) && ic.leeway == o.leeway && ic.leewaySet == o.leewaySet &&
 		slices.Equal(ic.types, o.types) && ic.jwksURL == o.jwksURL && ic.discovery == o.discovery &&
-		slices.EqualFunc(ic.static, o.static, (*verifyKey).equal) && ic.noAudience == o.noAudience &&
+		slices.EqualFunc(ic.static, o.static, (*jose.Key).Equal) && ic.noAudience == o.noAudience &&
 		ic.maxAge == o.maxAge && ic.maxLifetime == o.maxLifetime &&
 		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts)
 }
@@ -84,8 +112,8 @@ func (ic *issuerConfig) hasKeys() bool {
 // WithJWKS verifies tokens with the keys published at url (a JWK Set). The
 // set is cached and refreshed as described in [CacheSettings]. The URL must
 // be https, except on loopback.
-func WithJWKS(url string) Option {
-	return func(c *config) error {
+func WithJWKS(url string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if url == "" {
 			return errors.New("WithJWKS: empty URL (an unset environment variable?)")
 		}
@@ -94,13 +122,13 @@ func WithJWKS(url string) Option {
 		}
 		c.jwksURL = url
 		return nil
-	}
+	})
 }
 
 // WithIssuer sets the accepted iss values, compared exactly. Required,
 // unless [WithoutIssuerCheck] is used.
 func WithIssuer(issuers ...string) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		for _, iss := range issuers {
 			if iss == "" {
 				return errors.New("WithIssuer: empty issuer (an unset environment variable?)")
@@ -108,13 +136,13 @@ func WithIssuer(issuers ...string) Option {
 		}
 		c.issuers = append(c.issuers, issuers...)
 		return nil
-	}
+	})
 }
 
 // WithAudience sets the accepted audiences: a token is accepted when its aud
 // names any of them. Required, unless [WithoutAudienceCheck] is used.
-func WithAudience(audiences ...string) Option {
-	return func(c *config) error {
+func WithAudience(audiences ...string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		for _, a := range audiences {
 			if a == "" {
 				return errors.New("WithAudience: empty audience (an unset environment variable?)")
@@ -122,70 +150,70 @@ func WithAudience(audiences ...string) Option {
 		}
 		c.audiences = append(c.audiences, audiences...)
 		return nil
-	}
+	})
 }
 
 // WithoutAudienceCheck accepts tokens whatever their aud. Only safe when no
 // other service trusts the same issuer, which is rarely true of an IdP.
 // It applies to the anchor it is given for: the guard-level one, or one
 // WithTrustedIssuer or resolver answer; it is not inherited by the others.
-func WithoutAudienceCheck() Option {
-	return func(c *config) error { c.noAudience = true; return nil }
+func WithoutAudienceCheck() IssuerOption {
+	return issuerOption(func(c *issuerConfig) error { c.noAudience = true; return nil })
 }
 
 // WithoutIssuerCheck accepts tokens whatever their iss. Only safe when the
 // keys belong to a single issuer.
 func WithoutIssuerCheck() Option {
-	return func(c *config) error { c.noIssuerCheck = true; return nil }
+	return guardOption(func(c *config) error { c.noIssuerCheck = true; return nil })
 }
 
 // WithAlgorithms restricts the accepted signing algorithms. Default: every
 // supported algorithm, each usable only with a key of its own type (RS*,
 // PS*: RSA ≥ 2048 bits; ES256/384/512: P-256/384/521; EdDSA, Ed25519;
 // HS256/384/512: a secret from [WithHMACSecret] only). "none" is never accepted.
-func WithAlgorithms(algs ...string) Option {
-	return func(c *config) error {
+func WithAlgorithms(algs ...string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		for _, a := range algs {
-			if _, ok := algorithms[a]; !ok {
+			if !jose.KnownAlgorithm(a) {
 				return fmt.Errorf("unsupported algorithm %q", a)
 			}
 		}
 		c.algorithms = append(c.algorithms, algs...)
 		return nil
-	}
+	})
 }
 
 // WithMaxTokenAge refuses tokens issued more than d ago (by iat, with the
 // leeway), and makes iat required. Like panva/jose's maxTokenAge: it bounds
 // how long a token stays usable whatever exp it claims. Default: no limit.
-func WithMaxTokenAge(d time.Duration) Option {
-	return func(c *config) error {
+func WithMaxTokenAge(d time.Duration) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if d <= 0 {
 			return errors.New("max token age must be positive")
 		}
 		c.maxAge = d
 		return nil
-	}
+	})
 }
 
 // WithMaxTokenLifetime refuses tokens whose exp lies more than d after
 // their iat, and makes iat required: an issuer misconfigured to mint
 // day-long tokens is caught. Default: no limit.
-func WithMaxTokenLifetime(d time.Duration) Option {
-	return func(c *config) error {
+func WithMaxTokenLifetime(d time.Duration) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if d <= 0 {
 			return errors.New("max token lifetime must be positive")
 		}
 		c.maxLifetime = d
 		return nil
-	}
+	})
 }
 
 // WithRequiredClaims refuses tokens without each named top-level claim
 // (any value but null), e.g. "sub", "jti" or "client_id". exp is always
 // required; iss and aud are when checked. Default: no others.
-func WithRequiredClaims(names ...string) Option {
-	return func(c *config) error {
+func WithRequiredClaims(names ...string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		for _, n := range names {
 			if n == "" {
 				return errors.New("empty claim name")
@@ -193,87 +221,87 @@ func WithRequiredClaims(names ...string) Option {
 		}
 		c.required = append(c.required, names...)
 		return nil
-	}
+	})
 }
 
 // WithLeeway sets the clock skew allowed on exp, nbf and iat. Default: 30 seconds.
-func WithLeeway(d time.Duration) Option {
-	return func(c *config) error {
+func WithLeeway(d time.Duration) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if d < 0 || d > 10*time.Minute {
 			return errors.New("leeway must be between 0 and 10 minutes")
 		}
 		c.leeway, c.leewaySet = d, true
 		return nil
-	}
+	})
 }
 
 // WithRequiredType requires the typ header to be one of types, compared
 // without case and without an "application/" prefix. Use "at+jwt" for RFC
 // 9068 access tokens; this keeps ID tokens from the same issuer out.
 // Default: any typ.
-func WithRequiredType(types ...string) Option {
-	return func(c *config) error { c.types = append(c.types, types...); return nil }
+func WithRequiredType(types ...string) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error { c.types = append(c.types, types...); return nil })
 }
 
 // WithHMACSecret verifies HS256/HS384/HS512 tokens with secret. It must be
 // at least 32 bytes (48 for HS384, 64 for HS512). Default: no secret, so
 // no HMAC token is ever accepted.
-func WithHMACSecret(secret []byte) Option {
-	return func(c *config) error {
-		k, err := newVerifyKey("", "", secret)
+func WithHMACSecret(secret []byte) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		k, err := jose.NewKey("", "", secret)
 		if err != nil {
 			return err
 		}
 		c.static = append(c.static, k)
 		return nil
-	}
+	})
 }
 
 // WithPublicKey verifies tokens with key, an *rsa.PublicKey,
 // *ecdsa.PublicKey or ed25519.PublicKey. An empty kid matches any token.
-func WithPublicKey(kid string, key crypto.PublicKey) Option {
-	return func(c *config) error {
+func WithPublicKey(kid string, key crypto.PublicKey) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
 		if _, ok := key.([]byte); ok {
 			return errors.New("WithPublicKey takes a public key; use WithHMACSecret for secrets")
 		}
-		k, err := newVerifyKey(kid, "", key)
+		k, err := jose.NewKey(kid, "", key)
 		if err != nil {
 			return err
 		}
 		c.static = append(c.static, k)
 		return nil
-	}
+	})
 }
 
 // WithPEM verifies tokens with the public keys (or certificates) in PEM data.
-func WithPEM(data []byte) Option {
-	return func(c *config) error {
-		keys, err := parsePEMKeys(data)
+func WithPEM(data []byte) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		keys, err := jose.ParsePEM(data)
 		if err != nil {
 			return err
 		}
 		for _, raw := range keys {
-			k, err := newVerifyKey("", "", raw)
+			k, err := jose.NewKey("", "", raw)
 			if err != nil {
 				return err
 			}
 			c.static = append(c.static, k)
 		}
 		return nil
-	}
+	})
 }
 
 // WithJWKSet verifies tokens with the keys of a JWK Set document held in
 // memory. Symmetric ("oct") keys are accepted here, unlike in a fetched set.
-func WithJWKSet(doc []byte) Option {
-	return func(c *config) error {
-		set, err := parseStaticJWKSet(doc)
+func WithJWKSet(doc []byte) IssuerOption {
+	return issuerOption(func(c *issuerConfig) error {
+		set, err := jose.ParseStaticJWKSet(doc)
 		if err != nil {
 			return err
 		}
-		c.static = append(c.static, set.keys...)
+		c.static = append(c.static, set.Keys...)
 		return nil
-	}
+	})
 }
 
 // WithTokenSources sets where tokens are looked for. Every source is
@@ -281,7 +309,7 @@ func WithJWKSet(doc []byte) Option {
 // invalid token never falls back to another source.
 // Default: [FromAuthorizationHeader] alone.
 func WithTokenSources(sources ...TokenSource) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		for _, s := range sources {
 			if s.extract == nil {
 				return errors.New("zero TokenSource")
@@ -289,14 +317,14 @@ func WithTokenSources(sources ...TokenSource) Option {
 		}
 		c.sources = append(c.sources, sources...)
 		return nil
-	}
+	})
 }
 
 // WithCredentialsOptional lets requests without a token through, without
 // claims in their context. A token that is present must still be valid.
 // Default: a token is required.
 func WithCredentialsOptional() Option {
-	return func(c *config) error { c.optional = true; return nil }
+	return guardOption(func(c *config) error { c.optional = true; return nil })
 }
 
 // InsecurePassUnauthenticatedPreflight lets CORS preflight requests
@@ -307,41 +335,41 @@ func WithCredentialsOptional() Option {
 // say), which answers preflights itself.
 // Default: the guard never calls the next handler without a valid token.
 func InsecurePassUnauthenticatedPreflight() Option {
-	return func(c *config) error { c.passPreflight = true; return nil }
+	return guardOption(func(c *config) error { c.passPreflight = true; return nil })
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default: "api".
 func WithRealm(realm string) Option {
-	return func(c *config) error { c.realm = realm; return nil }
+	return guardOption(func(c *config) error { c.realm = realm; return nil })
 }
 
 // WithMaxTokenSize caps the token length in bytes. Default: 8 KiB.
 func WithMaxTokenSize(n int) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		if n < 64 || n > 1<<20 {
 			return errors.New("max token size must be between 64 bytes and 1 MiB")
 		}
 		c.maxTokenSize = n
 		return nil
-	}
+	})
 }
 
 // WithClock sets the time source for exp, nbf, iat and the key cache.
 // Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error { c.clock = now; return nil }
+	return guardOption(func(c *config) error { c.clock = now; return nil })
 }
 
 // WithLogger logs refused requests at Debug and key-fetch failures at Warn.
 // Tokens and Authorization headers are never logged. Default: silent.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error { c.logger = l; return nil }
+	return guardOption(func(c *config) error { c.logger = l; return nil })
 }
 
 // WithErrorHandler replaces the response written when a request is refused.
 // err is an [*Error]. Default: an RFC 6750 challenge and a JSON body.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
-	return func(c *config) error { c.errorHandler = h; return nil }
+	return guardOption(func(c *config) error { c.errorHandler = h; return nil })
 }
 
 // WithValidator adds a check run on every verified token, after the
@@ -349,14 +377,14 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 // the place for revocation lists and custom claim rules. A non-nil error
 // refuses the request with 401 invalid_token (or the status of an [*Error]).
 func WithValidator(v func(ctx context.Context, c *Claims) error) Option {
-	return func(c *config) error { c.validators = append(c.validators, v); return nil }
+	return guardOption(func(c *config) error { c.validators = append(c.validators, v); return nil })
 }
 
 // WithHTTPClient fetches keys with client (for proxies or custom CAs).
 // Redirects are limited to the key URL's origin whatever the client says.
 // Default: a client over http.DefaultTransport.
 func WithHTTPClient(client *http.Client) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		if client != nil {
 			if t, ok := client.Transport.(*http.Transport); ok && t == nil {
 				return errors.New("WithHTTPClient: the client's Transport is a nil *http.Transport")
@@ -364,32 +392,32 @@ func WithHTTPClient(client *http.Client) Option {
 		}
 		c.httpClient = client
 		return nil
-	}
+	})
 }
 
 // InsecureAllowHTTPKeys allows key URLs over plain http on any host. Keys
 // fetched over http can be replaced by anyone on the path.
 // Default: https only, except loopback.
 func InsecureAllowHTTPKeys() Option {
-	return func(c *config) error { c.allowHTTPKeys = true; return nil }
+	return guardOption(func(c *config) error { c.allowHTTPKeys = true; return nil })
 }
 
 // WithCacheSettings tunes fetched key sets; see [CacheSettings] for defaults.
 func WithCacheSettings(s CacheSettings) Option {
-	return func(c *config) error { c.cache = s; return nil }
+	return guardOption(func(c *config) error { c.cache = s; return nil })
 }
 
 // WithKeyFetchErrorHook calls f after every failed key fetch, for metrics or
 // alerts. Default: none.
 func WithKeyFetchErrorHook(f func(url string, err error)) Option {
-	return func(c *config) error { c.onKeyFetchError = f; return nil }
+	return guardOption(func(c *config) error { c.onKeyFetchError = f; return nil })
 }
 
 // WithKeysAtStart makes [New] wait for every key set to load (bounded by
 // ctx) and fail if one cannot. Default: New returns at once and keys load in
 // the background; see [Guard.Ready].
 func WithKeysAtStart() Option {
-	return func(c *config) error { c.waitForKeys = true; return nil }
+	return guardOption(func(c *config) error { c.waitForKeys = true; return nil })
 }
 
 func (c *config) validate() error {
@@ -436,8 +464,8 @@ func (c *config) validate() error {
 	// token would have to be tried against both.
 	for i, a := range c.decryptKeys {
 		for _, b := range c.decryptKeys[:i] {
-			shared := slices.ContainsFunc(a.algs, func(alg string) bool { return slices.Contains(b.algs, alg) }) && a.enc == b.enc
-			if shared && (a.kid == "" || b.kid == "" || a.kid == b.kid) {
+			shared := slices.ContainsFunc(a.Algs, func(alg string) bool { return slices.Contains(b.Algs, alg) }) && a.Enc == b.Enc
+			if shared && (a.Kid == "" || b.Kid == "" || a.Kid == b.Kid) {
 				return errors.New("two decryption keys for the same algorithm need distinct kids")
 			}
 		}
@@ -448,14 +476,14 @@ func (c *config) validate() error {
 // WithTrustedOrigins lets cookie-authenticated unsafe requests come from
 // these origins ("https://app.example.com") as well as the same origin.
 func WithTrustedOrigins(origins ...string) Option {
-	return func(c *config) error { c.trustedOrigins = append(c.trustedOrigins, origins...); return nil }
+	return guardOption(func(c *config) error { c.trustedOrigins = append(c.trustedOrigins, origins...); return nil })
 }
 
 // WithoutCrossOriginCheck turns off the CSRF defence for cookie-borne
 // tokens. Only safe when every unsafe route has a CSRF defence of its own.
 // Default: on (net/http's CrossOriginProtection, using Sec-Fetch-Site and Origin).
 func WithoutCrossOriginCheck() Option {
-	return func(c *config) error { c.noCrossOrigin = true; return nil }
+	return guardOption(func(c *config) error { c.noCrossOrigin = true; return nil })
 }
 
 // WithVerifiedTokenCache sets how many verified tokens are remembered, so a
@@ -465,25 +493,25 @@ func WithoutCrossOriginCheck() Option {
 // every WithValidator. Tokens over 4 KiB are not cached. Default: 10,000
 // entries (about 13 MB at most).
 func WithVerifiedTokenCache(entries int) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		if entries <= 0 {
 			return errors.New("cache size must be positive; use WithoutVerifiedTokenCache to turn it off")
 		}
 		c.verifiedCacheMax = entries
 		return nil
-	}
+	})
 }
 
 // WithRawToken keeps the token string with its verified claims, for
 // handlers that exchange or forward it ([Claims.RawToken]). The token is a
 // credential: do not log it. Default: off.
 func WithRawToken() Option {
-	return func(c *config) error { c.keepRaw = true; return nil }
+	return guardOption(func(c *config) error { c.keepRaw = true; return nil })
 }
 
 // WithoutVerifiedTokenCache verifies every token's signature on every request.
 func WithoutVerifiedTokenCache() Option {
-	return func(c *config) error { c.verifiedCacheMax = -1; return nil }
+	return guardOption(func(c *config) error { c.verifiedCacheMax = -1; return nil })
 }
 
 // WithDecryptionKey accepts encrypted tokens (compact JWE, RFC 7516) that
@@ -497,19 +525,19 @@ func WithoutVerifiedTokenCache() Option {
 // Once a decryption key is set, plain signed tokens are refused unless
 // InsecureAllowUnencryptedTokens is also given. Default: no encryption.
 func WithDecryptionKey(kid, alg string, key any) Option {
-	return func(c *config) error {
-		k, err := newDecryptKey(kid, alg, key)
+	return guardOption(func(c *config) error {
+		k, err := jose.NewDecryptKey(kid, alg, key)
 		if err != nil {
 			return err
 		}
 		c.decryptKeys = append(c.decryptKeys, k)
 		return nil
-	}
+	})
 }
 
 // InsecureAllowUnencryptedTokens accepts plain signed tokens as well as
 // encrypted ones when WithDecryptionKey is set, giving up the
 // confidentiality that encryption was asked for. For migrations.
 func InsecureAllowUnencryptedTokens() Option {
-	return func(c *config) error { c.allowPlain = true; return nil }
+	return guardOption(func(c *config) error { c.allowPlain = true; return nil })
 }

@@ -21,13 +21,13 @@ type Revoker interface {
 // WithRevocations consults r on every accepted request; see [Revoker] and
 // [RevocationList]. Default: none.
 func WithRevocations(r Revoker) Option {
-	return func(c *config) error {
+	return guardOption(func(c *config) error {
 		if r == nil {
 			return errors.New("WithRevocations: nil Revoker")
 		}
 		c.revokers = append(c.revokers, r)
 		return nil
-	}
+	})
 }
 
 // RevocationList is an in-memory [Revoker]: revoke by token (iss + jti), by
@@ -172,19 +172,19 @@ func (l *RevocationList) lookup(c *Claims) error {
 	now := l.now()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	if c.id != "" {
-		if until, ok := l.tokens[revocationKey{c.issuer, c.id}]; ok && !now.After(until) {
+	if c.jc.ID != "" {
+		if until, ok := l.tokens[revocationKey{c.jc.Issuer, c.jc.ID}]; ok && !now.After(until) {
 			return failf(ErrRevoked, "token (jti) revoked")
 		}
 	}
-	if c.sessionID != "" {
-		if until, ok := l.sessions[revocationKey{c.issuer, c.sessionID}]; ok && !now.After(until) {
+	if c.jc.SessionID != "" {
+		if until, ok := l.sessions[revocationKey{c.jc.Issuer, c.jc.SessionID}]; ok && !now.After(until) {
 			return failf(ErrRevoked, "session (sid) revoked")
 		}
 	}
-	if c.subject != "" {
-		if w, ok := l.subjects[revocationKey{c.issuer, c.subject}]; ok && !now.After(w.until) &&
-			(c.issuedAt.IsZero() || c.issuedAt.Before(w.issuedBefore)) {
+	if c.jc.Subject != "" {
+		if w, ok := l.subjects[revocationKey{c.jc.Issuer, c.jc.Subject}]; ok && !now.After(w.until) &&
+			(c.jc.IssuedAt.IsZero() || c.jc.IssuedAt.Before(w.issuedBefore)) {
 			return failf(ErrRevoked, "subject's tokens issued before a watermark revoked")
 		}
 	}

@@ -18,8 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // ErrConfig wraps every configuration error from [New].
@@ -264,14 +263,11 @@ func (iss *Issuer) issue(subject string, extra map[string]any, sid string) (stri
 	if err := checkPayload(payload); err != nil {
 		return "", time.Time{}, err
 	}
-	header, _ := json.Marshal(map[string]string{"alg": iss.alg, "typ": "at+jwt", "kid": k.kid})
-	enc := base64.RawURLEncoding
-	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	sig, err := jwsbb.Sign(k.priv, iss.alg, []byte(input), rand.Reader)
+	token, err := jose.Sign(k.priv, iss.alg, map[string]any{"typ": "at+jwt", "kid": k.kid}, payload)
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return input + "." + enc.EncodeToString(sig), exp, nil
+	return token, exp, nil
 }
 
 // jwksMaxAge is the Cache-Control max-age of the JWKS: short, so verifiers
@@ -285,22 +281,11 @@ func (iss *Issuer) JWKS() ([]byte, error) {
 	iss.pruneLocked(iss.now())
 	keys := append([]*signingKey{iss.current}, iss.retired...)
 	iss.mu.Unlock()
-	set := jwk.NewSet()
-	for _, k := range keys {
-		key, err := jwk.Import(k.priv.Public())
-		if err != nil {
-			return nil, err
-		}
-		for name, v := range map[string]string{jwk.KeyIDKey: k.kid, jwk.AlgorithmKey: iss.alg, jwk.KeyUsageKey: "sig"} {
-			if err := key.Set(name, v); err != nil {
-				return nil, err
-			}
-		}
-		if err := set.AddKey(key); err != nil {
-			return nil, err
-		}
+	public := make([]jose.PublicJWK, len(keys))
+	for i, k := range keys {
+		public[i] = jose.PublicJWK{Kid: k.kid, Alg: iss.alg, Key: k.priv.Public()}
 	}
-	return json.Marshal(set)
+	return jose.JWKS(public)
 }
 
 // JWKSHandler serves [Issuer.JWKS] as application/jwk-set+json with a short

@@ -19,8 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // JWKSPath is where an Issuer serves its key set.
@@ -167,21 +166,14 @@ func (iss *Issuer) newKey() (string, error) {
 func (iss *Issuer) JWKS() []byte {
 	iss.mu.Lock()
 	defer iss.mu.Unlock()
-	set := jwk.NewSet()
+	var public []jose.PublicJWK
 	for _, k := range iss.keys {
 		if k.priv == nil {
 			continue // secrets are never published
 		}
-		key, err := jwk.Import(k.priv.Public())
-		if err != nil {
-			panic(err)
-		}
-		_ = key.Set(jwk.KeyIDKey, k.kid)
-		_ = key.Set(jwk.AlgorithmKey, iss.alg)
-		_ = key.Set(jwk.KeyUsageKey, "sig")
-		_ = set.AddKey(key)
+		public = append(public, jose.PublicJWK{Kid: k.kid, Alg: iss.alg, Key: k.priv.Public()})
 	}
-	b, err := json.Marshal(set)
+	b, err := jose.JWKS(public)
 	if err != nil {
 		panic(err)
 	}
@@ -262,7 +254,7 @@ func (iss *Issuer) SignRaw(header map[string]any, payload []byte) string {
 	if k.hmac != nil {
 		key = k.hmac
 	}
-	sig, err := jwsbb.Sign(key, iss.alg, []byte(input), rand.Reader)
+	sig, err := jose.SignInput(key, iss.alg, []byte(input))
 	if err != nil {
 		panic(fmt.Sprintf("jwtguardtest: sign %s: %v", iss.alg, err))
 	}

@@ -1,4 +1,4 @@
-package jwtguard
+package jose
 
 import (
 	"encoding/base64"
@@ -71,7 +71,7 @@ func TestWycheproofJWS(t *testing.T) {
 		if rawKey == nil {
 			rawKey = g.Private
 		}
-		key, keyErr := parseJWK(rawKey, true)
+		key, keyErr := ParseJWK(rawKey, true)
 		for _, tc := range g.Tests {
 			if why, ok := wycheproofSkip[tc.TcID]; ok {
 				skipped++
@@ -85,8 +85,8 @@ func TestWycheproofJWS(t *testing.T) {
 			var compact string
 			accepted := false
 			if json.Unmarshal(tc.JWS, &compact) == nil && keyErr == nil {
-				if tok, err := parseCompact(compact); err == nil {
-					accepted = verifyJWS(t.Context(), tok, staticKeys{newKeySet([]*verifyKey{key})}) == nil
+				if tok, err := ParseCompact(compact); err == nil {
+					accepted = NewKeySet([]*Key{key}).Verify(tok) == nil
 				}
 			}
 			if accepted != want {
@@ -119,15 +119,15 @@ func TestWycheproofJWK(t *testing.T) {
 		if !json.Valid(doc) || !bytesHasKeys(doc) {
 			doc = []byte(`{"keys":[` + string(doc) + `]}`)
 		}
-		set, setErr := parseStaticJWKSet(doc)
+		set, setErr := ParseStaticJWKSet(doc)
 		for _, tc := range g.Tests {
 			ran++
 			accepted := false
 			if setErr == nil {
 				var compact string
 				_ = json.Unmarshal(tc.JWS, &compact)
-				if tok, err := parseCompact(compact); err == nil {
-					accepted = verifyJWS(t.Context(), tok, staticKeys{set}) == nil
+				if tok, err := ParseCompact(compact); err == nil {
+					accepted = set.Verify(tok) == nil
 				}
 			}
 			if want := tc.Result == "valid"; accepted != want {
@@ -158,11 +158,11 @@ func TestWycheproofJWE(t *testing.T) {
 	for _, g := range file.TestGroups {
 		var hdr struct{ Alg, Kid string }
 		_ = json.Unmarshal(g.Private, &hdr)
-		var dk *decryptKey
+		var dk *DecryptKey
 		if parsed, err := jwk.ParseKey(g.Private); err == nil {
 			var raw any
 			if jwk.Export(parsed, &raw) == nil {
-				dk, _ = newDecryptKey(hdr.Kid, hdr.Alg, raw)
+				dk, _ = NewDecryptKey(hdr.Kid, hdr.Alg, raw)
 			}
 		}
 		for _, tc := range g.Tests {
@@ -177,7 +177,7 @@ func TestWycheproofJWE(t *testing.T) {
 			ok := false
 			if json.Unmarshal(tc.JWE, &compact) == nil && dk != nil {
 				var err error
-				pt, err = decryptJWE(compact, []*decryptKey{dk}, false)
+				pt, err = Decrypt(compact, []*DecryptKey{dk}, false)
 				ok = err == nil
 			}
 			if ok != want {

@@ -1,8 +1,7 @@
-package jwtguard
+package jose
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -15,7 +14,7 @@ import (
 // servers send, are untrusted JSON. They are read by one strict scanner:
 //
 //   - one pass, so the cost is linear in the input, whatever its shape;
-//   - at most maxJSONDepth nested objects and arrays (real JOSE headers and
+//   - at most MaxDepth nested objects and arrays (real JOSE headers and
 //     claims use two or three levels);
 //   - RFC 8259 exactly: no raw control characters in strings, valid escapes,
 //     valid UTF-8, no lone UTF-16 surrogates, the number grammar, nothing
@@ -26,57 +25,57 @@ import (
 //     claims, would otherwise merge them, and two readers could disagree
 //     about what a token says.
 
-// maxJSONDepth bounds the nesting of objects and arrays in untrusted JSON.
-const maxJSONDepth = 16
+// MaxDepth bounds the nesting of objects and arrays in untrusted JSON.
+const MaxDepth = 16
 
 var (
-	errJSONSyntax    = errors.New("invalid JSON")
-	errJSONDepth     = errors.New("JSON nested deeper than 16 levels")
-	errJSONDuplicate = errors.New("JSON object has a member name twice")
+	ErrSyntax    = errors.New("invalid JSON")
+	ErrDepth     = errors.New("JSON nested deeper than 16 levels")
+	ErrDuplicate = errors.New("JSON object has a member name twice")
 )
 
-// jsonKind is the type of a JSON value.
-type jsonKind byte
+// Kind is the type of a JSON value.
+type Kind byte
 
 const (
-	jsonNull jsonKind = iota
-	jsonBool
-	jsonNumber
-	jsonString
-	jsonArray
-	jsonObject
+	Null Kind = iota
+	Bool
+	Number
+	String
+	Array
+	Object
 )
 
-// jsonValue is one validated JSON value, as the bytes it spans.
-type jsonValue struct {
-	kind    jsonKind
+// Value is one validated JSON value, as the bytes it spans.
+type Value struct {
+	kind    Kind
 	raw     []byte
 	escaped bool // a string with backslash escapes
 }
 
-type jsonScanner struct {
+type scanner struct {
 	b     []byte
 	i     int
 	depth int
 	err   error
 	// visit receives each member of the top-level object; nil skips them.
-	visit func(name []byte, v jsonValue) bool
+	visit func(name []byte, v Value) bool
 }
 
-// checkJSON validates untrusted JSON whose top level must be an object.
-func checkJSON(b []byte) error {
-	return scanObject(b, nil)
+// CheckJSON validates untrusted JSON whose top level must be an object.
+func CheckJSON(b []byte) error {
+	return ScanObject(b, nil)
 }
 
-// scanObject validates b, which must hold one JSON object, and calls visit
+// ScanObject validates b, which must hold one JSON object, and calls visit
 // with each of its members in order. It stops at the first error, or with
-// errJSONSyntax when visit returns false. Values are validated before
+// ErrSyntax when visit returns false. Values are validated before
 // visit sees them; a later error still fails the whole document.
-func scanObject(b []byte, visit func(name []byte, v jsonValue) bool) error {
-	s := jsonScanner{b: b, visit: visit}
+func ScanObject(b []byte, visit func(name []byte, v Value) bool) error {
+	s := scanner{b: b, visit: visit}
 	s.space()
 	if s.i >= len(b) || b[s.i] != '{' {
-		return errJSONSyntax
+		return ErrSyntax
 	}
 	s.value()
 	if s.err != nil {
@@ -84,19 +83,19 @@ func scanObject(b []byte, visit func(name []byte, v jsonValue) bool) error {
 	}
 	s.space()
 	if s.i != len(b) {
-		return errJSONSyntax
+		return ErrSyntax
 	}
 	return nil
 }
 
-func (s *jsonScanner) fail(err error) {
+func (s *scanner) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
 	s.i = len(s.b) // stop every loop
 }
 
-func (s *jsonScanner) space() {
+func (s *scanner) space() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -108,51 +107,51 @@ func (s *jsonScanner) space() {
 }
 
 // value scans one value at s.i (no leading white space).
-func (s *jsonScanner) value() jsonValue {
+func (s *scanner) value() Value {
 	if s.i >= len(s.b) {
-		s.fail(errJSONSyntax)
-		return jsonValue{}
+		s.fail(ErrSyntax)
+		return Value{}
 	}
 	start := s.i
 	switch c := s.b[s.i]; {
 	case c == '{':
 		s.object()
-		return jsonValue{kind: jsonObject, raw: s.b[start:s.i]}
+		return Value{kind: Object, raw: s.b[start:s.i]}
 	case c == '[':
 		s.array()
-		return jsonValue{kind: jsonArray, raw: s.b[start:s.i]}
+		return Value{kind: Array, raw: s.b[start:s.i]}
 	case c == '"':
 		escaped := s.str()
-		return jsonValue{kind: jsonString, raw: s.b[start:s.i], escaped: escaped}
+		return Value{kind: String, raw: s.b[start:s.i], escaped: escaped}
 	case c == '-' || '0' <= c && c <= '9':
 		s.number()
-		return jsonValue{kind: jsonNumber, raw: s.b[start:s.i]}
+		return Value{kind: Number, raw: s.b[start:s.i]}
 	case c == 't':
 		s.literal("true")
-		return jsonValue{kind: jsonBool, raw: s.b[start:s.i]}
+		return Value{kind: Bool, raw: s.b[start:s.i]}
 	case c == 'f':
 		s.literal("false")
-		return jsonValue{kind: jsonBool, raw: s.b[start:s.i]}
+		return Value{kind: Bool, raw: s.b[start:s.i]}
 	case c == 'n':
 		s.literal("null")
-		return jsonValue{kind: jsonNull, raw: s.b[start:s.i]}
+		return Value{kind: Null, raw: s.b[start:s.i]}
 	}
-	s.fail(errJSONSyntax)
-	return jsonValue{}
+	s.fail(ErrSyntax)
+	return Value{}
 }
 
-func (s *jsonScanner) literal(lit string) {
+func (s *scanner) literal(lit string) {
 	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
-		s.fail(errJSONSyntax)
+		s.fail(ErrSyntax)
 		return
 	}
 	s.i += len(lit)
 }
 
-func (s *jsonScanner) enter() bool {
+func (s *scanner) enter() bool {
 	s.depth++
-	if s.depth > maxJSONDepth {
-		s.fail(errJSONDepth)
+	if s.depth > MaxDepth {
+		s.fail(ErrDepth)
 		return false
 	}
 	s.i++ // the opening bracket
@@ -160,7 +159,7 @@ func (s *jsonScanner) enter() bool {
 	return true
 }
 
-func (s *jsonScanner) array() {
+func (s *scanner) array() {
 	if !s.enter() {
 		return
 	}
@@ -183,13 +182,13 @@ func (s *jsonScanner) array() {
 			s.i++
 			return
 		default:
-			s.fail(errJSONSyntax)
+			s.fail(ErrSyntax)
 		}
 	}
-	s.fail(errJSONSyntax)
+	s.fail(ErrSyntax)
 }
 
-func (s *jsonScanner) object() {
+func (s *scanner) object() {
 	top := s.depth == 0
 	if !s.enter() {
 		return
@@ -214,7 +213,7 @@ func (s *jsonScanner) object() {
 			name = []byte(unescape(name))
 		}
 		if !names.add(name) {
-			s.fail(errJSONDuplicate)
+			s.fail(ErrDuplicate)
 			return
 		}
 		s.space()
@@ -228,7 +227,7 @@ func (s *jsonScanner) object() {
 			return
 		}
 		if top && s.visit != nil && !s.visit(name, v) {
-			s.fail(errJSONSyntax)
+			s.fail(ErrSyntax)
 			return
 		}
 		s.space()
@@ -246,11 +245,11 @@ func (s *jsonScanner) object() {
 		}
 		break
 	}
-	s.fail(errJSONSyntax)
+	s.fail(ErrSyntax)
 }
 
 // str scans a string at s.i and reports whether it has escapes.
-func (s *jsonScanner) str() (escaped bool) {
+func (s *scanner) str() (escaped bool) {
 	b := s.b
 	i := s.i + 1
 	for i < len(b) {
@@ -260,13 +259,13 @@ func (s *jsonScanner) str() (escaped bool) {
 			s.i = i + 1
 			return escaped
 		case c < 0x20:
-			s.fail(errJSONSyntax)
+			s.fail(ErrSyntax)
 			return false
 		case c == '\\':
 			escaped = true
 			n := escapeLen(b[i:])
 			if n == 0 {
-				s.fail(errJSONSyntax)
+				s.fail(ErrSyntax)
 				return false
 			}
 			i += n
@@ -275,13 +274,13 @@ func (s *jsonScanner) str() (escaped bool) {
 		default:
 			r, n := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && n == 1 {
-				s.fail(errJSONSyntax)
+				s.fail(ErrSyntax)
 				return false
 			}
 			i += n
 		}
 	}
-	s.fail(errJSONSyntax)
+	s.fail(ErrSyntax)
 	return false
 }
 
@@ -378,7 +377,7 @@ func unescape(b []byte) string {
 	return string(out)
 }
 
-func (s *jsonScanner) number() {
+func (s *scanner) number() {
 	b, i := s.b, s.i
 	digits := func() int {
 		n := 0
@@ -395,13 +394,13 @@ func (s *jsonScanner) number() {
 	case i < len(b) && b[i] == '0':
 		i++
 	case digits() == 0:
-		s.fail(errJSONSyntax)
+		s.fail(ErrSyntax)
 		return
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if digits() == 0 {
-			s.fail(errJSONSyntax)
+			s.fail(ErrSyntax)
 			return
 		}
 	}
@@ -411,7 +410,7 @@ func (s *jsonScanner) number() {
 			i++
 		}
 		if digits() == 0 {
-			s.fail(errJSONSyntax)
+			s.fail(ErrSyntax)
 			return
 		}
 	}
@@ -437,7 +436,7 @@ func (m *memberNames) add(name []byte) bool {
 	if m.folded == nil {
 		e := memberName{raw: name}
 		if !isASCII(name) {
-			e.fold = foldName(name)
+			e.fold = FoldName(name)
 		}
 		for i := range m.few[:m.n] {
 			if m.few[i].same(&e) {
@@ -454,7 +453,7 @@ func (m *memberNames) add(name []byte) bool {
 			m.folded[m.few[i].key()] = struct{}{}
 		}
 	}
-	f := foldName(name)
+	f := FoldName(name)
 	if _, dup := m.folded[f]; dup {
 		return false
 	}
@@ -473,7 +472,7 @@ func (a *memberName) same(b *memberName) bool {
 
 func (a *memberName) key() string {
 	if a.fold == "" {
-		a.fold = foldName(a.raw)
+		a.fold = FoldName(a.raw)
 	}
 	return a.fold
 }
@@ -508,10 +507,10 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-// foldName maps a name to a key such that two names get the same key
+// FoldName maps a name to a key such that two names get the same key
 // exactly when strings.EqualFold holds for them: each rune becomes the
 // smallest rune of its simple-folding orbit (as encoding/json does).
-func foldName(name []byte) string {
+func FoldName(name []byte) string {
 	var buf [64]byte
 	out := buf[:0]
 	for i := 0; i < len(name); {
@@ -542,7 +541,7 @@ func foldRune(r rune) rune {
 }
 
 // text returns the string a validated string value holds.
-func (v jsonValue) text() string {
+func (v Value) text() string {
 	body := v.raw[1 : len(v.raw)-1]
 	if v.escaped {
 		return unescape(body)
@@ -551,8 +550,8 @@ func (v jsonValue) text() string {
 }
 
 // elements calls f with each element of a validated array.
-func (v jsonValue) elements(f func(jsonValue) bool) bool {
-	s := jsonScanner{b: v.raw, i: 1, depth: 1}
+func (v Value) elements(f func(Value) bool) bool {
+	s := scanner{b: v.raw, i: 1, depth: 1}
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == ']' {
 		return true
@@ -574,8 +573,8 @@ func (v jsonValue) elements(f func(jsonValue) bool) bool {
 
 // readString reads a string member. null is refused: RFC 7515 and 7519
 // define these members as strings.
-func readString(v jsonValue, dst *string) bool {
-	if v.kind != jsonString {
+func readString(v Value, dst *string) bool {
+	if v.kind != String {
 		return false
 	}
 	*dst = v.text()
@@ -583,14 +582,14 @@ func readString(v jsonValue, dst *string) bool {
 }
 
 // readStrings reads a string or an array of strings.
-func readStrings(v jsonValue) ([]string, bool) {
+func readStrings(v Value) ([]string, bool) {
 	switch v.kind {
-	case jsonString:
+	case String:
 		return []string{v.text()}, true
-	case jsonArray:
+	case Array:
 		var out []string
-		ok := v.elements(func(e jsonValue) bool {
-			if e.kind != jsonString {
+		ok := v.elements(func(e Value) bool {
+			if e.kind != String {
 				return false
 			}
 			out = append(out, e.text())
@@ -604,8 +603,8 @@ func readStrings(v jsonValue) ([]string, bool) {
 // readDate reads a NumericDate (RFC 7519 §2): a number of seconds since the
 // epoch, fractions kept, clamped to the epoch … year 9999. null, strings and
 // numbers outside float64's range are refused.
-func readDate(v jsonValue, dst *time.Time) bool {
-	if v.kind != jsonNumber {
+func readDate(v Value, dst *time.Time) bool {
+	if v.kind != Number {
 		return false
 	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
@@ -613,8 +612,8 @@ func readDate(v jsonValue, dst *time.Time) bool {
 		return false
 	}
 	switch {
-	case f >= float64(maxDate.Unix()):
-		*dst = maxDate
+	case f >= float64(MaxDate.Unix()):
+		*dst = MaxDate
 	case f <= 0:
 		*dst = time.Unix(0, 0).UTC()
 	default:
@@ -646,10 +645,10 @@ func splitScope(s string) []string {
 	return out
 }
 
-// parseHeader reads a protected header; alg is required.
-func parseHeader(b []byte, h *joseHeader) error {
+// ParseHeader reads a protected header; alg is required.
+func ParseHeader(b []byte, h *Header) error {
 	var bad string
-	err := scanObject(b, func(name []byte, v jsonValue) bool {
+	err := ScanObject(b, func(name []byte, v Value) bool {
 		ok := true
 		switch string(name) {
 		case "alg":
@@ -674,47 +673,64 @@ func parseHeader(b []byte, h *joseHeader) error {
 	})
 	switch {
 	case bad != "":
-		return fmt.Errorf("header member %q is not a string", bad)
+		return malformed("header member %q is not a string", bad)
 	case err != nil:
-		return fmt.Errorf("header: %w", err)
+		return malformed("header: %v", err)
 	case h.Alg == "":
-		return errors.New(`header has no "alg"`)
+		return malformed(`header has no "alg"`)
 	}
 	return nil
 }
 
-// parseClaims reads a claims set. Registered claims must have their RFC
+// Claims are the registered and well-known claims of a claims set, read
+// strictly, and the set itself.
+type Claims struct {
+	Issuer, Subject, ID string
+	SessionID           string // sid
+	TenantID            string // tid (Entra, multi-tenant issuers)
+	Audience            []string
+	ExpiresAt           time.Time // zero when absent
+	NotBefore           time.Time
+	IssuedAt            time.Time
+	Scopes              []string // scope and scp, merged
+	Permissions         []string
+	Raw                 []byte // the payload JSON
+}
+
+// ParseClaims reads a claims set. Registered claims must have their RFC
 // 7519 types (null is not a string or a number); scope, scp and
 // permissions may be null.
-func parseClaims(payload []byte) (*Claims, error) {
-	c := &Claims{raw: payload}
+func ParseClaims(payload []byte, c *Claims) error {
+	c.Raw = payload
 	var scope, scp []string
 	var bad string
-	err := scanObject(payload, func(name []byte, v jsonValue) bool {
+	err := ScanObject(payload, func(name []byte, v Value) bool {
 		ok := true
 		switch string(name) {
 		case "iss":
-			ok = readString(v, &c.issuer)
+			ok = readString(v, &c.Issuer)
 		case "sub":
-			ok = readString(v, &c.subject)
+			ok = readString(v, &c.Subject)
 		case "jti":
-			ok = readString(v, &c.id)
+			ok = readString(v, &c.ID)
 		case "sid":
-			ok = readString(v, &c.sessionID)
+			ok = readString(v, &c.SessionID)
+		case "tid":
+			ok = readString(v, &c.TenantID)
 		case "aud":
-			c.audience, ok = readStrings(v)
+			c.Audience, ok = readStrings(v)
 		case "exp":
-			ok = readDate(v, &c.expiresAt)
+			ok = readDate(v, &c.ExpiresAt)
 		case "nbf":
-			ok = readDate(v, &c.notBefore)
+			ok = readDate(v, &c.NotBefore)
 		case "iat":
-			ok = readDate(v, &c.issuedAt)
+			ok = readDate(v, &c.IssuedAt)
 		case "scope":
 			ok = scopeClaim(v, &scope)
 		case "scp":
 			ok = scopeClaim(v, &scp)
 		case "permissions":
-			ok = scopeClaim(v, &c.permissions)
+			ok = scopeClaim(v, &c.Permissions)
 		}
 		if !ok {
 			bad = string(name)
@@ -723,21 +739,37 @@ func parseClaims(payload []byte) (*Claims, error) {
 	})
 	switch {
 	case bad != "":
-		return nil, fmt.Errorf("claim %q has the wrong type", bad)
+		return malformed("claim %q has the wrong type", bad)
 	case err != nil:
-		return nil, fmt.Errorf("claims: %w", err)
+		return malformed("claims: %v", err)
 	}
-	c.scopes = mergeScopes(scope, scp)
-	return c, nil
+	c.Scopes = mergeScopes(scope, scp)
+	return nil
 }
+
+// Has reports whether the claims set has a top-level member name that is
+// not null.
+func (c *Claims) Has(name string) bool {
+	found := false
+	_ = ScanObject(c.Raw, func(n []byte, v Value) bool {
+		if string(n) == name && v.kind != Null {
+			found = true
+		}
+		return true
+	})
+	return found
+}
+
+// MaxDate is the latest NumericDate kept; later ones are clamped to it.
+var MaxDate = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // scopeClaim reads "scope" or "scp": a space-delimited string, or an array
 // of strings (Okta, Entra). null counts as no scopes.
-func scopeClaim(v jsonValue, dst *[]string) bool {
+func scopeClaim(v Value, dst *[]string) bool {
 	switch v.kind {
-	case jsonNull:
+	case Null:
 		return true
-	case jsonString:
+	case String:
 		*dst = splitScope(v.text())
 		return true
 	}

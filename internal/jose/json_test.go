@@ -1,50 +1,16 @@
-package jwtguard
+package jose
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime/metrics"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
+
+	"github.com/jwtguard/jwtguard/internal/fuzzcost"
 )
-
-// Cost oracles for fuzz targets: every parser of untrusted bytes must stay
-// linear, so one input may take at most maxFuzzCall and allocate at most
-// allocPerByte bytes per input byte (plus a fixed allowance). A call over
-// budget is retried: only a minimum over three runs fails, so a GC pause
-// on a busy machine is not a finding.
-const (
-	maxFuzzCall  = 50 * time.Millisecond
-	allocPerByte = 64
-	allocFixed   = 256 << 10
-)
-
-var allocSample = []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-
-func allocatedBytes() uint64 {
-	metrics.Read(allocSample)
-	return allocSample[0].Value.Uint64()
-}
-
-func costOracle(t *testing.T, inputLen int, f func()) {
-	t.Helper()
-	budget := uint64(allocFixed + allocPerByte*inputLen)
-	bestTime, bestAlloc := time.Duration(1<<62), uint64(1<<62)
-	for range 3 {
-		a0, t0 := allocatedBytes(), time.Now()
-		f()
-		d, a := time.Since(t0), allocatedBytes()-a0
-		bestTime, bestAlloc = min(bestTime, d), min(bestAlloc, a)
-		if bestTime <= maxFuzzCall && bestAlloc <= budget {
-			return
-		}
-	}
-	t.Fatalf("input of %d bytes: %v and %d bytes allocated (budget %v, %d bytes)", inputLen, bestTime, bestAlloc, maxFuzzCall, budget)
-}
 
 // FuzzCheckJSON checks the scanner against encoding/json: what it accepts
 // is valid JSON within the depth limit, with no two names in one object
@@ -58,7 +24,7 @@ func FuzzCheckJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var err error
-		costOracle(t, len(b), func() { err = checkJSON(b) })
+		fuzzcost.Check(t, len(b), func() { err = CheckJSON(b) })
 		verdict, depthOK, dupFree := referenceVerdict(b)
 		if err == nil && (!verdict || !depthOK || !dupFree) {
 			t.Fatalf("accepted %q: encoding/json valid object=%v, depth ok=%v, names distinct=%v", b, verdict, depthOK, dupFree)
@@ -71,7 +37,7 @@ func FuzzCheckJSON(f *testing.F) {
 }
 
 // referenceVerdict walks b with encoding/json's tokenizer: is it one JSON
-// object, no deeper than maxJSONDepth, with names distinct under folding?
+// object, no deeper than MaxDepth, with names distinct under folding?
 func referenceVerdict(b []byte) (valid, depthOK, dupFree bool) {
 	if !json.Valid(b) {
 		return false, true, true
@@ -106,7 +72,7 @@ func referenceVerdict(b []byte) (valid, depthOK, dupFree bool) {
 		}
 		if top != nil && top.object && top.key {
 			if name, ok := tok.(string); ok {
-				folded := foldName([]byte(name))
+				folded := FoldName([]byte(name))
 				if top.names[folded] {
 					dupFree = false
 				}
@@ -121,7 +87,7 @@ func referenceVerdict(b []byte) (valid, depthOK, dupFree bool) {
 				top.key = true
 			}
 			stack = append(stack, &frame{object: tok == json.Delim('{'), names: map[string]bool{}, key: true})
-			if len(stack) > maxJSONDepth {
+			if len(stack) > MaxDepth {
 				depthOK = false
 			}
 		case json.Delim('}'), json.Delim(']'):
@@ -179,7 +145,8 @@ func BenchmarkHostileJSON(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(doc)))
 				for b.Loop() {
-					_, _ = parseClaims(doc) // the claims reader: the scanner plus what it builds
+					var c Claims
+					_ = ParseClaims(doc, &c) // the claims reader: the scanner plus what it builds
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(doc)), "ns/byte")
 			})
@@ -207,11 +174,11 @@ func TestNonASCIINamesFoldOnce(t *testing.T) {
 	}
 	b.WriteString("}")
 	doc := []byte(b.String())
-	if err := checkJSON(doc); err != nil {
+	if err := CheckJSON(doc); err != nil {
 		t.Fatal(err)
 	}
 	names := 20 * 16
-	if allocs := testing.AllocsPerRun(5, func() { _ = checkJSON(doc) }); allocs > 1.25*float64(names) { // comparing each name with every other folded them 8 times each
+	if allocs := testing.AllocsPerRun(5, func() { _ = CheckJSON(doc) }); allocs > 1.25*float64(names) { // comparing each name with every other folded them 8 times each
 		t.Fatalf("%.0f allocations for %d names: folded more than once each", allocs, names)
 	}
 }

@@ -1,4 +1,4 @@
-package jwtguard
+package jose
 
 import (
 	"crypto/ecdsa"
@@ -68,27 +68,27 @@ func isAESKey(n int) func(any) bool {
 	return func(k any) bool { b, ok := k.([]byte); return ok && len(b) == n }
 }
 
-// decryptKey is one private key for encrypted tokens.
-type decryptKey struct {
-	kid  string
-	algs []string // key-management algorithms it may be used with
-	enc  string   // for "dir" keys: the one content encryption they fit
-	key  any
+// DecryptKey is one private key for encrypted tokens.
+type DecryptKey struct {
+	Kid  string
+	Algs []string // key-management algorithms it may be used with
+	Enc  string   // for "dir" keys: the one content encryption they fit
+	Key  any
 }
 
-// newDecryptKey binds a private key to the key-management algorithms that
+// NewDecryptKey binds a private key to the key-management algorithms that
 // fit it: alg if given, otherwise all of them. A "dir" key is named by its
 // content encryption ("A256GCM").
-func newDecryptKey(kid, alg string, key any) (*decryptKey, error) {
+func NewDecryptKey(kid, alg string, key any) (*DecryptKey, error) {
 	if b, ok := key.([]byte); ok {
 		key = append([]byte(nil), b...)
 	}
-	k := &decryptKey{kid: kid, key: key}
+	k := &DecryptKey{Kid: kid, Key: key}
 	if size, ok := contentEncryption[alg]; ok { // a direct key, named by its enc
 		if b, isBytes := key.([]byte); !isBytes || len(b) != size {
 			return nil, fmt.Errorf("direct key for %s must be %d bytes", alg, size)
 		}
-		k.algs, k.enc = []string{"dir"}, alg
+		k.Algs, k.Enc = []string{"dir"}, alg
 		return k, nil
 	}
 	if alg != "" {
@@ -99,66 +99,72 @@ func newDecryptKey(kid, alg string, key any) (*decryptKey, error) {
 		if !fits(key) {
 			return nil, fmt.Errorf("key does not fit %s", alg)
 		}
-		k.algs = []string{alg}
+		k.Algs = []string{alg}
 		return k, nil
 	}
 	for name, fits := range keyManagement {
 		if name != "dir" && fits(key) {
-			k.algs = append(k.algs, name)
+			k.Algs = append(k.Algs, name)
 		}
 	}
-	if len(k.algs) == 0 {
+	if len(k.Algs) == 0 {
 		return nil, fmt.Errorf("unsupported decryption key %T", key)
 	}
 	return k, nil
 }
 
-// decryptJWE opens a compact JWE and returns its plaintext. Every segment
+// Decrypt opens a compact JWE and returns its plaintext. Every segment
 // is decoded as strictly as a JWS's (unpadded base64url, zero trailing
 // bits), so one token has one spelling: it cannot fill several cache
 // entries or slip past a deny-list keyed on the string. The protected
 // header is checked against the allow-lists before any cryptography, and
 // a token costs at most one private-key operation: with several keys for
 // its alg, its kid must pick one.
-func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, error) {
+func Decrypt(token string, keys []*DecryptKey, requireNested bool) ([]byte, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 5 || parts[0] == "" || parts[2] == "" || parts[3] == "" || parts[4] == "" {
-		return nil, fail(ErrMalformedToken)
+		return nil, malformed("JWE: not five segments, or an empty header, iv, ciphertext or tag")
 	}
 	var decoded [5][]byte
 	for i, p := range parts {
 		b, err := b64.DecodeString(p)
 		if err != nil {
-			return nil, fail(ErrMalformedToken)
+			return nil, malformed("JWE segment %d is not strict unpadded base64url", i+1)
 		}
 		decoded[i] = b
 	}
-	var h joseHeader
-	if err := parseHeader(decoded[0], &h); err != nil {
-		return nil, failf(ErrMalformedToken, "JWE %v", err)
+	var h Header
+	if err := ParseHeader(decoded[0], &h); err != nil {
+		return nil, malformed("JWE %v", err)
 	}
 	if h.Enc == "" {
-		return nil, failf(ErrMalformedToken, `JWE header has no "enc"`)
+		return nil, malformed(`JWE header has no "enc"`)
 	}
-	if h.Zip || h.Crit || keyManagement[h.Alg] == nil || contentEncryption[h.Enc] == 0 {
-		return nil, fail(ErrEncryption)
-	}
-	if requireNested && !strings.EqualFold(h.Cty, "JWT") {
-		return nil, fail(ErrEncryption)
+	switch {
+	case h.Zip:
+		return nil, refused("compressed JWE (zip) refused")
+	case h.Crit:
+		return nil, refused(`JWE "crit" header present; no extension is supported`)
+	case keyManagement[h.Alg] == nil:
+		return nil, refused("JWE key management %q not accepted", h.Alg)
+	case contentEncryption[h.Enc] == 0:
+		return nil, refused("JWE content encryption %q not accepted", h.Enc)
+	case requireNested && !strings.EqualFold(h.Cty, "JWT"):
+		return nil, refused(`JWE cty %q: only nested JWTs ("JWT") are accepted`, h.Cty)
 	}
 	// Direct key agreement carries no encrypted key (RFC 7516 §5.1 step 5);
 	// the others must.
 	if direct := h.Alg == "dir" || h.Alg == "ECDH-ES"; direct != (len(decoded[1]) == 0) {
-		return nil, fail(ErrMalformedToken)
+		return nil, malformed("JWE encrypted key present for %s, or missing", h.Alg)
 	}
 	k := pickDecryptKey(keys, &h)
 	if k == nil {
-		return nil, fail(ErrEncryption)
+		return nil, refused("no single decryption key for %s (kid %q)", h.Alg, h.Kid)
 	}
 	alg, _ := jwa.LookupKeyEncryptionAlgorithm(h.Alg)
-	pt, err := jwe.Decrypt([]byte(token), jwe.WithKey(alg, k.key))
+	pt, err := jwe.Decrypt([]byte(token), jwe.WithKey(alg, k.Key))
 	if err != nil {
-		return nil, fail(ErrEncryption)
+		return nil, refused("JWE does not decrypt")
 	}
 	return pt, nil
 }
@@ -167,20 +173,20 @@ func decryptJWE(token string, keys []*decryptKey, requireNested bool) ([]byte, e
 // keys that fit its alg (and enc, for dir), the token's kid picks; a token
 // without a kid, or with one no key has, gets the only fitting key if
 // there is exactly one.
-func pickDecryptKey(keys []*decryptKey, h *joseHeader) *decryptKey {
-	var only *decryptKey
+func pickDecryptKey(keys []*DecryptKey, h *Header) *DecryptKey {
+	var only *DecryptKey
 	fitting := 0
 	for _, k := range keys {
-		if !slices.Contains(k.algs, h.Alg) || (h.Alg == "dir" && k.enc != h.Enc) {
+		if !slices.Contains(k.Algs, h.Alg) || (h.Alg == "dir" && k.Enc != h.Enc) {
 			continue
 		}
-		if h.Kid != "" && k.kid == h.Kid {
+		if h.Kid != "" && k.Kid == h.Kid {
 			return k
 		}
 		only = k
 		fitting++
 	}
-	if fitting == 1 && (h.Kid == "" || only.kid == "") {
+	if fitting == 1 && (h.Kid == "" || only.Kid == "") {
 		return only
 	}
 	return nil

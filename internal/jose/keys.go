@@ -1,4 +1,4 @@
-package jwtguard
+package jose
 
 import (
 	"crypto"
@@ -23,9 +23,9 @@ const (
 	maxKeysPerSet    = 100  // keys past this are skipped
 	minRSABits       = 2048 // RFC 7518 §3.3
 	maxRSABits       = 8192 // larger keys make each verify a DoS
-	maxKidlessTries  = 4    // a token without kid is tried against at most this many keys
+	MaxKidlessTries  = 4    // a token without kid is tried against at most this many keys
 	minHMACSecretLen = 32   // bytes; RFC 7518 §3.2 for HS256
-	maxJWKSBytes     = 1 << 20
+	MaxDocumentBytes = 1 << 20
 )
 
 // algorithm describes one JWS algorithm and the key it needs. Binding every
@@ -67,45 +67,45 @@ var algorithms = map[string]algorithm{
 	"HS512":   {"HS512", isSecret(64), 13},
 }
 
-// verifyKey is one trusted key, ready to verify with.
-type verifyKey struct {
-	kid  string
-	algs []string // the algorithms this key may verify, in table order
-	key  any      // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
+// Key is one trusted key, ready to verify with.
+type Key struct {
+	Kid  string
+	Algs []string // the algorithms this key may verify, in table order
+	Key  any      // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
 }
 
-func (k *verifyKey) allows(alg string) bool { return slices.Contains(k.algs, alg) }
+func (k *Key) Allows(alg string) bool { return slices.Contains(k.Algs, alg) }
 
-// keySet is an immutable, indexed set of keys. It is rebuilt, never changed,
+// KeySet is an immutable, indexed set of keys. It is rebuilt, never changed,
 // when keys are refreshed, so lookups need no lock.
-type keySet struct {
-	keys  []*verifyKey
-	byKid map[string][]*verifyKey
-	any   []*verifyKey // keys without a kid: candidates for any token
+type KeySet struct {
+	Keys  []*Key
+	byKid map[string][]*Key
+	any   []*Key // keys without a kid: candidates for any token
 }
 
-func newKeySet(keys []*verifyKey) *keySet {
-	s := &keySet{keys: keys, byKid: make(map[string][]*verifyKey, len(keys))}
+func NewKeySet(keys []*Key) *KeySet {
+	s := &KeySet{Keys: keys, byKid: make(map[string][]*Key, len(keys))}
 	for _, k := range keys {
-		if k.kid == "" {
+		if k.Kid == "" {
 			s.any = append(s.any, k)
 			continue
 		}
-		s.byKid[k.kid] = append(s.byKid[k.kid], k)
+		s.byKid[k.Kid] = append(s.byKid[k.Kid], k)
 	}
 	return s
 }
 
 // candidates returns the keys that may verify a token with this kid and
 // alg, and whether the kid is known at all.
-func (s *keySet) candidates(kid, alg string, dst []*verifyKey) (_ []*verifyKey, kidKnown bool) {
+func (s *KeySet) Candidates(kid, alg string, dst []*Key) (_ []*Key, kidKnown bool) {
 	if s == nil {
 		return dst, false
 	}
 	if kid != "" {
 		list, ok := s.byKid[kid]
 		for _, k := range list {
-			if k.allows(alg) {
+			if k.Allows(alg) {
 				dst = append(dst, k)
 			}
 		}
@@ -113,14 +113,14 @@ func (s *keySet) candidates(kid, alg string, dst []*verifyKey) (_ []*verifyKey, 
 			return dst, true
 		}
 		for _, k := range s.any {
-			if k.allows(alg) && len(dst) < maxKidlessTries {
+			if k.Allows(alg) && len(dst) < MaxKidlessTries {
 				dst = append(dst, k)
 			}
 		}
 		return dst, len(dst) > 0
 	}
-	for _, k := range s.keys {
-		if k.allows(alg) && len(dst) < maxKidlessTries {
+	for _, k := range s.Keys {
+		if k.Allows(alg) && len(dst) < MaxKidlessTries {
 			dst = append(dst, k)
 		}
 	}
@@ -128,50 +128,50 @@ func (s *keySet) candidates(kid, alg string, dst []*verifyKey) (_ []*verifyKey, 
 }
 
 // subsetOf reports whether every key of s is also in t, unchanged.
-func (s *keySet) subsetOf(t *keySet) bool {
-	for _, k := range s.keys {
-		if !slices.ContainsFunc(t.keys, k.equal) {
+func (s *KeySet) SubsetOf(t *KeySet) bool {
+	for _, k := range s.Keys {
+		if !slices.ContainsFunc(t.Keys, k.Equal) {
 			return false
 		}
 	}
 	return true
 }
 
-func (k *verifyKey) equal(o *verifyKey) bool {
-	if k.kid != o.kid || !slices.Equal(k.algs, o.algs) {
+func (k *Key) Equal(o *Key) bool {
+	if k.Kid != o.Kid || !slices.Equal(k.Algs, o.Algs) {
 		return false
 	}
 	type equaler interface{ Equal(crypto.PublicKey) bool }
-	switch a := k.key.(type) {
+	switch a := k.Key.(type) {
 	case []byte:
-		b, ok := o.key.([]byte)
+		b, ok := o.Key.([]byte)
 		return ok && subtle.ConstantTimeCompare(a, b) == 1
 	case equaler:
-		return a.Equal(o.key)
+		return a.Equal(o.Key)
 	}
 	return false
 }
 
 // kids lists the key IDs, for status reports.
-func (s *keySet) kids() []string {
+func (s *KeySet) Kids() []string {
 	if s == nil {
 		return nil
 	}
-	out := make([]string, 0, len(s.keys))
-	for _, k := range s.keys {
-		out = append(out, k.kid)
+	out := make([]string, 0, len(s.Keys))
+	for _, k := range s.Keys {
+		out = append(out, k.Kid)
 	}
 	return out
 }
 
-// newVerifyKey checks a raw key and binds it to algorithms: the one named
+// NewKey checks a raw key and binds it to algorithms: the one named
 // (which must fit the key), or every algorithm that fits it.
-func newVerifyKey(kid, alg string, raw any) (*verifyKey, error) {
+func NewKey(kid, alg string, raw any) (*Key, error) {
 	key, err := publicPart(raw)
 	if err != nil {
 		return nil, err
 	}
-	k := &verifyKey{kid: kid, key: key}
+	k := &Key{Kid: kid, Key: key}
 	if alg != "" {
 		a, ok := algorithms[alg]
 		if !ok {
@@ -180,15 +180,15 @@ func newVerifyKey(kid, alg string, raw any) (*verifyKey, error) {
 		if !a.fits(key) {
 			return nil, fmt.Errorf("alg %q does not fit the key", alg)
 		}
-		k.algs = []string{alg}
+		k.Algs = []string{alg}
 		return k, nil
 	}
 	for _, a := range sortedAlgorithms() {
 		if a.fits(key) {
-			k.algs = append(k.algs, a.name)
+			k.Algs = append(k.Algs, a.name)
 		}
 	}
-	if len(k.algs) == 0 {
+	if len(k.Algs) == 0 {
 		return nil, errors.New("no algorithm fits the key")
 	}
 	return k, nil
@@ -265,14 +265,14 @@ func publicPart(raw any) (any, error) {
 	}
 }
 
-// parseJWKSet parses a JWK Set. One bad key never sinks the set: it is
+// ParseJWKSet parses a JWK Set. One bad key never sinks the set: it is
 // skipped and reported in skipped. Symmetric keys are only taken when
 // allowSecret (a fetched JWKS is public, so a secret in it is a leak).
-func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, err error) {
+func ParseJWKSet(data []byte, allowSecret bool) (set *KeySet, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := checkJSON(data); err != nil {
+	if err := CheckJSON(data); err != nil {
 		return nil, nil, fmt.Errorf("not a JWK Set: %v", err)
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
@@ -281,13 +281,13 @@ func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, e
 	if doc.Keys == nil {
 		return nil, nil, errors.New(`not a JWK Set: no "keys" array`)
 	}
-	var keys []*verifyKey
+	var keys []*Key
 	for i, raw := range doc.Keys {
 		if i >= maxKeysPerSet {
 			skipped = append(skipped, fmt.Errorf("keys past the first %d ignored", maxKeysPerSet))
 			break
 		}
-		k, err := parseJWK(raw, allowSecret)
+		k, err := ParseJWK(raw, allowSecret)
 		if errors.Is(err, errNotForSignatures) {
 			continue // encryption keys are normal in an IdP's set (Keycloak, Entra): not a problem
 		}
@@ -299,22 +299,22 @@ func parseJWKSet(data []byte, allowSecret bool) (set *keySet, skipped []error, e
 	}
 	// Two keys that share a kid and an algorithm are ambiguous: neither is
 	// used, whatever their order.
-	var kept []*verifyKey
+	var kept []*Key
 	for i, k := range keys {
-		if k.kid != "" && (duplicate(keys[:i], k) || duplicate(keys[i+1:], k)) {
-			skipped = append(skipped, fmt.Errorf("kid %q names two keys for the same algorithm; neither is used", k.kid))
+		if k.Kid != "" && (duplicate(keys[:i], k) || duplicate(keys[i+1:], k)) {
+			skipped = append(skipped, fmt.Errorf("kid %q names two keys for the same algorithm; neither is used", k.Kid))
 			continue
 		}
 		kept = append(kept, k)
 	}
-	return newKeySet(kept), skipped, nil
+	return NewKeySet(kept), skipped, nil
 }
 
-// parseStaticJWKSet parses a JWK Set given in configuration, where every
+// ParseStaticJWKSet parses a JWK Set given in configuration, where every
 // problem is an error: a bad or ambiguous key, or secrets mixed with
 // public keys (a token could then pick which kind verifies it).
-func parseStaticJWKSet(doc []byte) (*keySet, error) {
-	set, skipped, err := parseJWKSet(doc, true)
+func ParseStaticJWKSet(doc []byte) (*KeySet, error) {
+	set, skipped, err := ParseJWKSet(doc, true)
 	if err != nil {
 		return nil, err
 	}
@@ -322,28 +322,28 @@ func parseStaticJWKSet(doc []byte) (*keySet, error) {
 		return nil, fmt.Errorf("JWK Set: %w", errors.Join(skipped...))
 	}
 	secrets := 0
-	for _, k := range set.keys {
-		if _, ok := k.key.([]byte); ok {
+	for _, k := range set.Keys {
+		if _, ok := k.Key.([]byte); ok {
 			secrets++
 		}
 	}
-	if secrets > 0 && secrets < len(set.keys) {
+	if secrets > 0 && secrets < len(set.Keys) {
 		return nil, errors.New("JWK Set mixes secret and public keys")
 	}
-	if len(set.keys) == 0 {
+	if len(set.Keys) == 0 {
 		return nil, errors.New("JWK Set has no keys")
 	}
 	return set, nil
 }
 
 // duplicate reports whether an earlier key has k's kid and shares an algorithm.
-func duplicate(keys []*verifyKey, k *verifyKey) bool {
+func duplicate(keys []*Key, k *Key) bool {
 	for _, prev := range keys {
-		if prev.kid != k.kid {
+		if prev.Kid != k.Kid {
 			continue
 		}
-		for _, a := range k.algs {
-			if prev.allows(a) {
+		for _, a := range k.Algs {
+			if prev.Allows(a) {
 				return true
 			}
 		}
@@ -354,7 +354,7 @@ func duplicate(keys []*verifyKey, k *verifyKey) bool {
 // errNotForSignatures marks a key whose use or key_ops excludes verifying.
 var errNotForSignatures = errors.New(`key not for signatures ("use" or "key_ops")`)
 
-func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
+func ParseJWK(raw []byte, allowSecret bool) (*Key, error) {
 	var hdr struct {
 		Kty    string   `json:"kty"`
 		Use    *string  `json:"use"`
@@ -405,12 +405,12 @@ func parseJWK(raw []byte, allowSecret bool) (*verifyKey, error) {
 			return nil, errors.New("empty alg")
 		}
 	}
-	return newVerifyKey(kid, alg, exported)
+	return NewKey(kid, alg, exported)
 }
 
-// parsePEMKeys reads public keys, certificates, or private keys (of which
+// ParsePEM reads public keys, certificates, or private keys (of which
 // only the public half is kept) from PEM data.
-func parsePEMKeys(data []byte) ([]any, error) {
+func ParsePEM(data []byte) ([]any, error) {
 	var out []any
 	for {
 		var block *pem.Block
@@ -475,4 +475,58 @@ func rocaVulnerable(n *big.Int) bool {
 		}
 	}
 	return true
+}
+
+// KnownAlgorithm reports whether alg is one that can be verified.
+func KnownAlgorithm(alg string) bool {
+	_, ok := algorithms[alg]
+	return ok
+}
+
+// AlgorithmNames lists every algorithm that can be verified, in a fixed
+// order (RSA, RSA-PSS, ECDSA, EdDSA, HMAC).
+func AlgorithmNames() []string {
+	var out []string
+	for _, a := range sortedAlgorithms() {
+		out = append(out, a.name)
+	}
+	return out
+}
+
+// Verification failures of [KeySet.Verify].
+var (
+	ErrCrit         = errors.New(`"crit" header present; no extension is supported`)
+	ErrAlgorithm    = errors.New("algorithm not supported, or no key allows it")
+	ErrUnknownKey   = errors.New("no key for the token's kid")
+	ErrBadSignature = errors.New("signature does not verify")
+)
+
+// Verify checks t's JWS layer against the keys of s: no crit header, a
+// known alg, a key that the kid names (or, without a kid, up to
+// MaxKidlessTries keys) bound to that alg, and a signature that verifies
+// with one of them. ErrUnknownKey means the kid is not in s, and a fresher
+// key set may know it.
+func (s *KeySet) Verify(t *Token) error {
+	h := &t.Header
+	if h.Crit {
+		return ErrCrit // no extension is understood, so any crit must fail (RFC 7515 §4.1.11)
+	}
+	if !KnownAlgorithm(h.Alg) {
+		return ErrAlgorithm
+	}
+	var buf [MaxKidlessTries]*Key
+	cands, known := s.Candidates(h.Kid, h.Alg, buf[:0])
+	if !known {
+		return ErrUnknownKey
+	}
+	if len(cands) == 0 {
+		return ErrAlgorithm
+	}
+	signed := []byte(t.SigningInput)
+	for _, k := range cands {
+		if VerifySignature(k.Key, h.Alg, signed, t.Signature) {
+			return nil
+		}
+	}
+	return ErrBadSignature
 }

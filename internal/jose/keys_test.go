@@ -1,4 +1,4 @@
-package jwtguard
+package jose
 
 import (
 	"crypto/rand"
@@ -16,7 +16,7 @@ func TestROCADetection(t *testing.T) {
 			continue
 		}
 		found = true
-		_, err := parseStaticJWKSet(g.Public)
+		_, err := ParseStaticJWKSet(g.Public)
 		if err == nil || !strings.Contains(err.Error(), "ROCA") {
 			t.Fatalf("ROCA key: err = %v, want a ROCA refusal", err)
 		}
@@ -59,14 +59,14 @@ func TestParseJWKSetTolerance(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			set, skipped, err := parseJWKSet([]byte(tc.doc), false)
+			set, skipped, err := ParseJWKSet([]byte(tc.doc), false)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v", err)
 			}
 			if err != nil {
 				return
 			}
-			if got := set.kids(); strings.Join(got, ",") != strings.Join(tc.wantKids, ",") {
+			if got := set.Kids(); strings.Join(got, ",") != strings.Join(tc.wantKids, ",") {
 				t.Errorf("kids = %v, want %v", got, tc.wantKids)
 			}
 			if len(skipped) != tc.wantSkipped {
