@@ -49,7 +49,7 @@ type discovery struct {
 // it with WithIssuerDiscovery, at guard level or inside WithTrustedIssuer.
 // Default: the jwks_uri must be on the issuer's host.
 func WithDiscoveredJWKSHosts(hosts ...string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		for _, h := range hosts {
 			if h == "" || strings.ContainsAny(h, "/@?#") {
 				return fmt.Errorf("discovered JWKS host %q: give a host name, with a port if not 443", h)

@@ -30,23 +30,23 @@ type Option interface {
 // [IssuerResolver], it configures that anchor alone.
 type IssuerOption interface {
 	Option
-	applyIssuer(*issuerConfig) error
+	applyIssuer(*anchorConfig) error
 }
 
 type guardOption func(*config) error
 
 func (o guardOption) applyGuard(c *config) error { return o(c) }
 
-type issuerOption func(*issuerConfig) error
+type issuerOption func(*anchorConfig) error
 
-func (o issuerOption) applyGuard(c *config) error         { return o(&c.issuerConfig) }
-func (o issuerOption) applyIssuer(ic *issuerConfig) error { return o(ic) }
+func (o issuerOption) applyGuard(c *config) error         { return o(&c.anchorConfig) }
+func (o issuerOption) applyIssuer(ic *anchorConfig) error { return o(ic) }
 
 // config is everything New needs. Issuer-level settings live in issuerConfig
 // so that several trusted issuers can each have their own.
 type config struct {
-	issuerConfig
-	trusted []issuerConfig // from WithTrustedIssuer
+	anchorConfig
+	trusted []anchorConfig // from WithTrustedIssuer
 
 	sources          []TokenSource
 	optional         bool
@@ -75,7 +75,7 @@ type config struct {
 }
 
 // issuerConfig is the policy of one trust anchor.
-type issuerConfig struct {
+type anchorConfig struct {
 	issuers    []string
 	audiences  []string
 	algorithms []string
@@ -95,7 +95,7 @@ type issuerConfig struct {
 // equal reports whether two anchors are configured alike (a resolver's
 // repeated answer keeps its keys and cached tokens). Keep it in step with
 // the fields above.
-func (ic *issuerConfig) equal(o *issuerConfig) bool {
+func (ic *anchorConfig) equal(o *anchorConfig) bool {
 	return slices.Equal(ic.issuers, o.issuers) && slices.Equal(ic.audiences, o.audiences) &&
 		slices.Equal(ic.algorithms, o.algorithms) && ic.leeway == o.leeway && ic.leewaySet == o.leewaySet &&
 		slices.Equal(ic.types, o.types) && ic.jwksURL == o.jwksURL && ic.discovery == o.discovery &&
@@ -105,7 +105,7 @@ func (ic *issuerConfig) equal(o *issuerConfig) bool {
 }
 
 // hasKeys reports whether the anchor names where its keys come from.
-func (ic *issuerConfig) hasKeys() bool {
+func (ic *anchorConfig) hasKeys() bool {
 	return ic.jwksURL != "" || ic.discovery != "" || len(ic.static) > 0
 }
 
@@ -113,7 +113,7 @@ func (ic *issuerConfig) hasKeys() bool {
 // set is cached and refreshed as described in [CacheSettings]. The URL must
 // be https, except on loopback.
 func WithJWKS(url string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if url == "" {
 			return errors.New("WithJWKS: empty URL (an unset environment variable?)")
 		}
@@ -142,7 +142,7 @@ func WithIssuer(issuers ...string) Option {
 // WithAudience sets the accepted audiences: a token is accepted when its aud
 // names any of them. Required, unless [WithoutAudienceCheck] is used.
 func WithAudience(audiences ...string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		for _, a := range audiences {
 			if a == "" {
 				return errors.New("WithAudience: empty audience (an unset environment variable?)")
@@ -158,7 +158,7 @@ func WithAudience(audiences ...string) IssuerOption {
 // It applies to the anchor it is given for: the guard-level one, or one
 // WithTrustedIssuer or resolver answer; it is not inherited by the others.
 func WithoutAudienceCheck() IssuerOption {
-	return issuerOption(func(c *issuerConfig) error { c.noAudience = true; return nil })
+	return issuerOption(func(c *anchorConfig) error { c.noAudience = true; return nil })
 }
 
 // WithoutIssuerCheck accepts tokens whatever their iss. Only safe when the
@@ -172,7 +172,7 @@ func WithoutIssuerCheck() Option {
 // PS*: RSA ≥ 2048 bits; ES256/384/512: P-256/384/521; EdDSA, Ed25519;
 // HS256/384/512: a secret from [WithHMACSecret] only). "none" is never accepted.
 func WithAlgorithms(algs ...string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		for _, a := range algs {
 			if !jose.KnownAlgorithm(a) {
 				return fmt.Errorf("unsupported algorithm %q", a)
@@ -187,7 +187,7 @@ func WithAlgorithms(algs ...string) IssuerOption {
 // leeway), and makes iat required. Like panva/jose's maxTokenAge: it bounds
 // how long a token stays usable whatever exp it claims. Default: no limit.
 func WithMaxTokenAge(d time.Duration) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if d <= 0 {
 			return errors.New("max token age must be positive")
 		}
@@ -200,7 +200,7 @@ func WithMaxTokenAge(d time.Duration) IssuerOption {
 // their iat, and makes iat required: an issuer misconfigured to mint
 // day-long tokens is caught. Default: no limit.
 func WithMaxTokenLifetime(d time.Duration) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if d <= 0 {
 			return errors.New("max token lifetime must be positive")
 		}
@@ -213,7 +213,7 @@ func WithMaxTokenLifetime(d time.Duration) IssuerOption {
 // (any value but null), e.g. "sub", "jti" or "client_id". exp is always
 // required; iss and aud are when checked. Default: no others.
 func WithRequiredClaims(names ...string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		for _, n := range names {
 			if n == "" {
 				return errors.New("empty claim name")
@@ -226,7 +226,7 @@ func WithRequiredClaims(names ...string) IssuerOption {
 
 // WithLeeway sets the clock skew allowed on exp, nbf and iat. Default: 30 seconds.
 func WithLeeway(d time.Duration) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if d < 0 || d > 10*time.Minute {
 			return errors.New("leeway must be between 0 and 10 minutes")
 		}
@@ -240,14 +240,14 @@ func WithLeeway(d time.Duration) IssuerOption {
 // 9068 access tokens; this keeps ID tokens from the same issuer out.
 // Default: any typ.
 func WithRequiredType(types ...string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error { c.types = append(c.types, types...); return nil })
+	return issuerOption(func(c *anchorConfig) error { c.types = append(c.types, types...); return nil })
 }
 
 // WithHMACSecret verifies HS256/HS384/HS512 tokens with secret. It must be
 // at least 32 bytes (48 for HS384, 64 for HS512). Default: no secret, so
 // no HMAC token is ever accepted.
 func WithHMACSecret(secret []byte) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		k, err := jose.NewKey("", "", secret)
 		if err != nil {
 			return err
@@ -260,7 +260,7 @@ func WithHMACSecret(secret []byte) IssuerOption {
 // WithPublicKey verifies tokens with key, an *rsa.PublicKey,
 // *ecdsa.PublicKey or ed25519.PublicKey. An empty kid matches any token.
 func WithPublicKey(kid string, key crypto.PublicKey) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if _, ok := key.([]byte); ok {
 			return errors.New("WithPublicKey takes a public key; use WithHMACSecret for secrets")
 		}
@@ -275,7 +275,7 @@ func WithPublicKey(kid string, key crypto.PublicKey) IssuerOption {
 
 // WithPEM verifies tokens with the public keys (or certificates) in PEM data.
 func WithPEM(data []byte) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		keys, err := jose.ParsePEM(data)
 		if err != nil {
 			return err
@@ -294,7 +294,7 @@ func WithPEM(data []byte) IssuerOption {
 // WithJWKSet verifies tokens with the keys of a JWK Set document held in
 // memory. Symmetric ("oct") keys are accepted here, unlike in a fetched set.
 func WithJWKSet(doc []byte) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		set, err := jose.ParseStaticJWKSet(doc)
 		if err != nil {
 			return err
@@ -421,7 +421,7 @@ func WithKeysAtStart() Option {
 }
 
 func (c *config) validate() error {
-	top := &c.issuerConfig
+	top := &c.anchorConfig
 	if !top.hasKeys() && len(c.trusted) == 0 && c.resolver == nil {
 		return errors.New("no keys: use WithJWKS, WithIssuerDiscovery, WithPublicKey, WithPEM, WithJWKSet, WithHMACSecret or WithTrustedIssuer")
 	}

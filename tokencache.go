@@ -21,7 +21,7 @@ const (
 // successes are cached; an entry is used only while the token's own time
 // window holds, the key that verified it is still trusted, and its key
 // source is usable. Validators run on every hit regardless.
-type tokenCache struct {
+type verifiedCache struct {
 	shards     [cacheShards]cacheShard
 	perShard   int
 	bytesShard int
@@ -47,20 +47,20 @@ type cacheEntry struct {
 	claims    *Claims
 	validFrom time.Time // latest of nbf, iat, minus leeway
 	validTill time.Time // exp plus leeway
-	policy    *policy   // whose keys verified it
+	anchor    *anchor   // whose keys verified it
 	epoch     uint64
 	size      int
 }
 
 // newTokenCache returns nil (caching off) for entries < 0.
-func newTokenCache(entries int) *tokenCache {
+func newVerifiedCache(entries int) *verifiedCache {
 	if entries < 0 {
 		return nil
 	}
 	if entries == 0 {
 		entries = defaultCacheEntries
 	}
-	c := &tokenCache{perShard: max(1, entries/cacheShards)}
+	c := &verifiedCache{perShard: max(1, entries/cacheShards)}
 	c.bytesShard = c.perShard * (entryOverhead + 1024)
 	for i := range c.shards {
 		c.shards[i].m = make(map[[32]byte]*cacheEntry)
@@ -70,16 +70,16 @@ func newTokenCache(entries int) *tokenCache {
 
 // cacheable reports whether token may be cached, and so whether its key is
 // worth computing.
-func (c *tokenCache) cacheable(token string) bool {
+func (c *verifiedCache) cacheable(token string) bool {
 	return c != nil && len(token) <= maxCachedTokenLength
 }
 
-func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
+func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
 	e := s.m[key]
 	s.mu.RUnlock()
-	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.policy.current(e.epoch, now) {
+	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}
@@ -87,11 +87,11 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	return e.claims, true
 }
 
-func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) {
+func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint64) {
 	e := &cacheEntry{
 		claims:    claims,
 		validTill: claims.jc.ExpiresAt.Add(p.leeway),
-		policy:    p,
+		anchor:    p,
 		epoch:     epoch,
 		size:      entryOverhead + len(claims.jc.Raw),
 	}
@@ -128,7 +128,7 @@ func (c *tokenCache) put(key [32]byte, claims *Claims, p *policy, epoch uint64) 
 	}
 }
 
-func (c *tokenCache) stats() (hits, misses uint64, entries int) {
+func (c *verifiedCache) stats() (hits, misses uint64, entries int) {
 	if c == nil {
 		return 0, 0, 0
 	}

@@ -14,7 +14,7 @@ import (
 // or else its RFC 8414 metadata. The document must name exactly this issuer
 // and an https jwks_uri; it is refreshed like the key set.
 func WithIssuerDiscovery(issuer string) IssuerOption {
-	return issuerOption(func(c *issuerConfig) error {
+	return issuerOption(func(c *anchorConfig) error {
 		if issuer == "" {
 			return errors.New("WithIssuerDiscovery: empty issuer (an unset environment variable?)")
 		}
@@ -49,27 +49,27 @@ func WithTrustedIssuer(issuer string, opts ...IssuerOption) Option {
 }
 
 // issuerOptions applies the options of one anchor.
-func issuerOptions(issuer string, opts []IssuerOption) (issuerConfig, error) {
+func issuerOptions(issuer string, opts []IssuerOption) (anchorConfig, error) {
 	if issuer == "" {
-		return issuerConfig{}, errors.New("empty issuer")
+		return anchorConfig{}, errors.New("empty issuer")
 	}
-	var ic issuerConfig
+	var ic anchorConfig
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o.applyIssuer(&ic); err != nil {
-			return issuerConfig{}, fmt.Errorf("issuer %q: %v", issuer, err)
+			return anchorConfig{}, fmt.Errorf("issuer %q: %v", issuer, err)
 		}
 	}
 	for _, iss := range ic.issuers {
 		if iss != issuer {
-			return issuerConfig{}, fmt.Errorf("issuer %q: WithIssuer or discovery of %q inside it", issuer, iss)
+			return anchorConfig{}, fmt.Errorf("issuer %q: WithIssuer or discovery of %q inside it", issuer, iss)
 		}
 	}
 	ic.issuers = []string{issuer}
 	if !ic.hasKeys() {
-		return issuerConfig{}, fmt.Errorf("issuer %q has no keys", issuer)
+		return anchorConfig{}, fmt.Errorf("issuer %q has no keys", issuer)
 	}
 	return ic, nil
 }
@@ -136,7 +136,7 @@ func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Optio
 }
 
 // dynamicIssuers caches the policies of resolver-approved issuers.
-type dynamicIssuers struct {
+type resolvedIssuers struct {
 	ctx      context.Context
 	cfg      *config
 	now      func() time.Time
@@ -145,16 +145,16 @@ type dynamicIssuers struct {
 	settings ResolverSettings
 
 	mu       sync.Mutex
-	entries  map[string]*dynamicEntry
+	entries  map[string]*resolvedEntry
 	refused  map[string]time.Time
 	inflight map[string]*resolveCall
 	tokens   float64 // rate limiter bucket for undecided issuers
 	filled   time.Time
 }
 
-type dynamicEntry struct {
-	config     issuerConfig
-	policy     *policy
+type resolvedEntry struct {
+	config     anchorConfig
+	anchor     *anchor
 	remote     *remoteJWKS
 	cancel     context.CancelFunc
 	lastUsed   time.Time
@@ -163,14 +163,14 @@ type dynamicEntry struct {
 
 type resolveCall struct {
 	done   chan struct{}
-	policy *policy
+	anchor *anchor
 	err    error
 }
 
-func newDynamicIssuers(ctx context.Context, c *config, now func() time.Time, log *slog.Logger) *dynamicIssuers {
-	return &dynamicIssuers{
+func newResolvedIssuers(ctx context.Context, c *config, now func() time.Time, log *slog.Logger) *resolvedIssuers {
+	return &resolvedIssuers{
 		ctx: ctx, cfg: c, now: now, log: log, resolve: c.resolver, settings: c.resolverSettings,
-		entries:  make(map[string]*dynamicEntry),
+		entries:  make(map[string]*resolvedEntry),
 		refused:  make(map[string]time.Time),
 		inflight: make(map[string]*resolveCall),
 		tokens:   2 * c.resolverSettings.LookupsPerSecond,
@@ -180,14 +180,14 @@ func newDynamicIssuers(ctx context.Context, c *config, now func() time.Time, log
 
 // policy returns the policy of iss: cached while its approval holds,
 // otherwise from one resolver call shared by every request that waits for it.
-func (d *dynamicIssuers) policy(ctx context.Context, iss string) (*policy, error) {
+func (d *resolvedIssuers) anchor(ctx context.Context, iss string) (*anchor, error) {
 	now := d.now()
 	d.mu.Lock()
 	e, known := d.entries[iss]
 	if known && now.Before(e.approvedAt.Add(d.settings.ApprovalTTL)) {
 		e.lastUsed = now
 		d.mu.Unlock()
-		return e.policy, nil
+		return e.anchor, nil
 	}
 	if t, ok := d.refused[iss]; ok && now.Before(t.Add(d.settings.RefusalTTL)) {
 		d.mu.Unlock()
@@ -210,14 +210,14 @@ func (d *dynamicIssuers) policy(ctx context.Context, iss string) (*policy, error
 	d.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.policy, call.err
+		return call.anchor, call.err
 	case <-ctx.Done():
 		return nil, fail(ErrIssuer)
 	}
 }
 
 // takeTokenLocked is a token bucket: LookupsPerSecond, burst twice that.
-func (d *dynamicIssuers) takeTokenLocked(now time.Time) bool {
+func (d *resolvedIssuers) takeTokenLocked(now time.Time) bool {
 	rate := d.settings.LookupsPerSecond
 	d.tokens = min(2*rate, d.tokens+now.Sub(d.filled).Seconds()*rate)
 	d.filled = now
@@ -231,7 +231,7 @@ func (d *dynamicIssuers) takeTokenLocked(now time.Time) bool {
 // decide asks the resolver about iss (with the guard's context, so one
 // impatient request cannot fail the call for the others) and records the
 // answer.
-func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
+func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 	ic, err := d.ask(iss)
 	now := d.now()
 	d.mu.Lock()
@@ -263,11 +263,11 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 	}
 	if old != nil && old.config.equal(&ic) { // the same answer: keep keys and cached tokens
 		old.approvedAt, old.lastUsed = now, now
-		old.policy.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
-		call.policy = old.policy
+		old.anchor.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
+		call.anchor = old.anchor
 		return
 	}
-	p, remote, err := buildPolicy(d.cfg, ic, d.now, d.log)
+	p, remote, err := buildAnchor(d.cfg, ic, d.now, d.log)
 	if err != nil {
 		d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: resolver approved an issuer with an unusable configuration",
 			slog.String("iss", iss), slog.String("reason", err.Error()))
@@ -281,7 +281,7 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 		d.dropLocked(iss)
 	}
 	p.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
-	e := &dynamicEntry{config: ic, policy: p, remote: remote, cancel: func() {}, lastUsed: now, approvedAt: now}
+	e := &resolvedEntry{config: ic, anchor: p, remote: remote, cancel: func() {}, lastUsed: now, approvedAt: now}
 	if remote != nil {
 		var rctx context.Context
 		rctx, e.cancel = context.WithCancel(d.ctx)
@@ -291,11 +291,11 @@ func (d *dynamicIssuers) decide(iss string, call *resolveCall) {
 		d.evictLocked()
 	}
 	d.entries[iss] = e
-	call.policy = p
+	call.anchor = p
 }
 
 // ask calls the resolver and checks its options.
-func (d *dynamicIssuers) ask(iss string) (_ issuerConfig, err error) {
+func (d *resolvedIssuers) ask(iss string) (_ anchorConfig, err error) {
 	ctx, cancel := context.WithTimeout(d.ctx, resolverTimeout)
 	defer cancel()
 	defer func() { // the issuer comes from a token: a resolver's panic must not take the process down
@@ -305,17 +305,17 @@ func (d *dynamicIssuers) ask(iss string) (_ issuerConfig, err error) {
 	}()
 	opts, err := d.resolve(ctx, iss)
 	if err != nil {
-		return issuerConfig{}, err
+		return anchorConfig{}, err
 	}
 	if opts == nil {
-		return issuerConfig{}, errors.New("not trusted")
+		return anchorConfig{}, errors.New("not trusted")
 	}
 	return issuerOptions(iss, opts)
 }
 
 const resolverTimeout = 10 * time.Second
 
-func (d *dynamicIssuers) evictLocked() {
+func (d *resolvedIssuers) evictLocked() {
 	var oldest string
 	var when time.Time
 	for iss, e := range d.entries {
@@ -328,14 +328,14 @@ func (d *dynamicIssuers) evictLocked() {
 
 // dropLocked forgets an issuer: its key refresh stops and the tokens
 // cached as verified by its policy stop being served.
-func (d *dynamicIssuers) dropLocked(iss string) {
+func (d *resolvedIssuers) dropLocked(iss string) {
 	e := d.entries[iss]
-	e.policy.retired.Store(true)
+	e.anchor.retired.Store(true)
 	e.cancel()
 	delete(d.entries, iss)
 }
 
-func (d *dynamicIssuers) status() []KeySourceStatus {
+func (d *resolvedIssuers) status() []KeySourceStatus {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []KeySourceStatus
