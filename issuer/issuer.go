@@ -47,6 +47,8 @@ type signingKey struct {
 
 type config struct {
 	alg       string
+	algSet    bool          // WithAlgorithm was given
+	key       crypto.Signer // WithSigningKey; nil: generated
 	ttl       time.Duration
 	audience  []string
 	rotateAge time.Duration
@@ -62,7 +64,7 @@ func WithAlgorithm(alg string) Option {
 		if alg != "ES256" && alg != "EdDSA" {
 			return fmt.Errorf("algorithm %q: use ES256 or EdDSA", alg)
 		}
-		c.alg = alg
+		c.alg, c.algSet = alg, true
 		return nil
 	}
 }
@@ -113,8 +115,13 @@ func New(issuerURL string, opts ...Option) (*Issuer, error) {
 	if issuerURL == "" {
 		return nil, fmt.Errorf("%w: empty issuer URL", ErrConfig)
 	}
+	if c.key != nil {
+		if err := c.useSigningKey(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+	}
 	iss := &Issuer{url: issuerURL, alg: c.alg, ttl: c.ttl, audience: c.audience, rotateAge: c.rotateAge, now: c.now}
-	k, err := iss.newKey()
+	k, err := iss.firstKey(c.key)
 	if err != nil {
 		return nil, err
 	}
