@@ -16,8 +16,10 @@ import "encoding/hex"
 //	jwtguard:revocations                 pub/sub channel: "<epoch> <seq> <until> <entry>"
 type keys struct{ prefix string }
 
-func (k keys) refresh(hash [32]byte) string { return k.prefix + "refresh:" + hex.EncodeToString(hash[:]) }
-func (k keys) family(family string) string  { return k.prefix + "family:{" + family + "}" }
+func (k keys) refresh(hash [32]byte) string {
+	return k.prefix + "refresh:" + hex.EncodeToString(hash[:])
+}
+func (k keys) family(family string) string { return k.prefix + "family:{" + family + "}" }
 func (k keys) token(family string, hash [32]byte) string {
 	return k.prefix + "token:{" + family + "}:" + hex.EncodeToString(hash[:])
 }
