@@ -28,10 +28,18 @@ const (
 )
 
 // fleet is what the instances of one test share: the signing key (so each
-// verifies the others' tokens) and the clock.
+// verifies the others' tokens) and the clock (nil: the real one, for
+// benchmarks that run long enough for tokens to age).
 type fleet struct {
 	key   crypto.Signer
 	clock *jwtguardtest.Clock
+}
+
+func (f *fleet) now() time.Time {
+	if f.clock == nil {
+		return time.Now()
+	}
+	return f.now()
 }
 
 func newFleet(t testing.TB) *fleet {
@@ -62,16 +70,16 @@ type instanceConfig struct {
 
 func (f *fleet) instance(t testing.TB, name string, rdb redis.UniversalClient, cfg instanceConfig) *instance {
 	t.Helper()
-	iss, err := issuer.New(issuerURL, issuer.WithAudience("api"), issuer.WithClock(f.clock.Now), issuer.WithSigningKey(f.key))
+	iss, err := issuer.New(issuerURL, issuer.WithAudience("api"), issuer.WithClock(f.now), issuer.WithSigningKey(f.key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := jwtguardredis.NewStore(rdb, jwtguardredis.WithClock(f.clock.Now))
+	store, err := jwtguardredis.NewStore(rdb, jwtguardredis.WithClock(f.now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mirror, err := jwtguardredis.NewMirror(context.Background(), rdb,
-		append([]jwtguardredis.MirrorOption{jwtguardredis.WithClock(f.clock.Now)}, cfg.mirror...)...)
+		append([]jwtguardredis.MirrorOption{jwtguardredis.WithClock(f.now)}, cfg.mirror...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +100,7 @@ func (f *fleet) instance(t testing.TB, name string, rdb redis.UniversalClient, c
 		t.Fatal(err)
 	}
 	guard, err := jwtguard.New(context.Background(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(issuerURL), jwtguard.WithAudience("api"),
-		jwtguard.WithClock(f.clock.Now), jwtguard.WithTokenSources(sessions.AccessCookie().Source()), jwtguard.WithRevocations(mirror))
+		jwtguard.WithClock(f.now), jwtguard.WithTokenSources(sessions.AccessCookie().Source()), jwtguard.WithRevocations(mirror))
 	if err != nil {
 		t.Fatal(err)
 	}
