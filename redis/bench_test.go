@@ -163,9 +163,10 @@ func report(b *testing.B, lat []time.Duration, unit string, scale time.Duration)
 		return
 	}
 	slices.Sort(lat)
-	at := func(q float64) float64 { return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(scale) }
+	at := func(q float64) float64 {
+		return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(scale)
+	}
 	b.ReportMetric(at(0.50), "p50-"+unit)
 	b.ReportMetric(at(0.99), "p99-"+unit)
 	b.ReportMetric(float64(lat[len(lat)-1])/float64(scale), "max-"+unit)
 }
-
