@@ -32,9 +32,11 @@ installcheck:
 bench:
 	cd bench && ./run.sh
 
-## deps: what the browser and interop tests need (Debian, as root): headless Chromium, Node.js
-## packages for the interop fixtures (npm ci, from the lock file)
+## deps: what the browser, interop and Redis tests need (Debian, as root): headless Chromium,
+## Node.js packages for the interop fixtures (npm ci, from the lock file), redis-server (and
+## redis-cli, for the Cluster test)
 deps:
+	command -v redis-server >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends redis-server)
 	command -v chromium >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	command -v npm >/dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
 	cd testdata/interop && npm ci --no-audit --no-fund
