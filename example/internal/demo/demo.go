@@ -4,6 +4,7 @@ package demo
 
 import (
 	"context"
+	"crypto"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -25,9 +26,35 @@ const (
 	APIAudience = "demo-api"
 )
 
+// Fleet is what the instances of a fleet share (the Redis variant,
+// example/fleet): each is its own process with its own port, and a login
+// on one is a login on all.
+type Fleet struct {
+	// Issuer is the iss of every instance's tokens, which every guard
+	// accepts: in production, the public URL in front of the instances.
+	Issuer string
+	// SigningKey is the key every instance signs with (issuer.WithSigningKey).
+	SigningKey crypto.Signer
+	// Store keeps the refresh tokens; Revocations the revoked sessions.
+	Store       issuer.Store
+	Revocations issuer.Revocations
+	// Status, if set, is served under "fleet" on /healthz; when it
+	// reports false the instance is not healthy (503).
+	Status func() (status any, healthy bool)
+}
+
+// An Option adjusts the demo.
+type Option func(*config)
+
+type config struct{ fleet *Fleet }
+
+// WithFleet runs the demo as one instance of a fleet. Default: a single
+// instance with everything in memory.
+func WithFleet(f Fleet) Option { return func(c *config) { c.fleet = &f } }
+
 // Run serves the demo on ln until ctx ends.
-func Run(ctx context.Context, ln net.Listener, out io.Writer) error {
-	app, err := New(ctx, "http://"+ln.Addr().String())
+func Run(ctx context.Context, ln net.Listener, out io.Writer, opts ...Option) error {
+	app, err := New(ctx, "http://"+ln.Addr().String(), opts...)
 	if err != nil {
 		return err
 	}
@@ -67,18 +94,32 @@ Press Ctrl+C to stop.
 }
 
 // New builds the demo's handler for a server reachable at base.
-func New(ctx context.Context, base string) (http.Handler, error) {
-	iss, err := issuer.New(base, issuer.WithAudience(APIAudience), issuer.WithAccessTokenTTL(5*time.Minute))
+func New(ctx context.Context, base string, opts ...Option) (http.Handler, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	issuerURL := base
+	issuerOpts := []issuer.Option{issuer.WithAudience(APIAudience), issuer.WithAccessTokenTTL(5 * time.Minute)}
+	sessionOpts := []issuer.SessionOption{issuer.WithPages("/app", "/")}
+	if f := c.fleet; f != nil {
+		// Every instance signs as the fleet with the fleet's key, so each
+		// one's JWKS (fetched from itself) verifies the others' tokens.
+		issuerURL = f.Issuer
+		issuerOpts = append(issuerOpts, issuer.WithSigningKey(f.SigningKey))
+		sessionOpts = append(sessionOpts, issuer.WithStore(f.Store), issuer.WithRevocations(f.Revocations))
+	}
+	iss, err := issuer.New(issuerURL, issuerOpts...)
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := issuer.NewSessions(iss, issuer.WithPages("/app", "/"))
+	sessions, err := issuer.NewSessions(iss, sessionOpts...)
 	if err != nil {
 		return nil, err
 	}
 	common := []jwtguard.Option{
 		jwtguard.WithJWKS(base + "/.well-known/jwks.json"),
-		jwtguard.WithIssuer(base),
+		jwtguard.WithIssuer(issuerURL),
 		jwtguard.WithAudience(APIAudience),
 		jwtguard.WithRequiredType("at+jwt"),
 		jwtguard.WithRevocations(sessions.Revoker()), // logout and refresh-token theft revoke at once
@@ -107,10 +148,17 @@ func New(ctx context.Context, base string) (http.Handler, error) {
 	mux.Handle("POST /api/orders", api.Handler(api.RequireScopes("orders:write")(http.HandlerFunc(createOrder))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if !api.Ready() {
+		healthy := api.Ready()
+		var body any = api.Status().Redacted() // public: no URLs or fetch errors
+		if c.fleet != nil && c.fleet.Status != nil {
+			fleet, ok := c.fleet.Status()
+			healthy = healthy && ok
+			body = map[string]any{"keys": body, "fleet": fleet}
+		}
+		if !healthy {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(api.Status().Redacted()) // public: no URLs or fetch errors
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	return mux, nil
 }
