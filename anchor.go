@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -146,7 +145,7 @@ type anchor struct {
 
 // buildPolicy turns an anchor's configuration, with the guard-level
 // defaults, into a policy; it returns the fetched key set to run, if any.
-func buildAnchor(c *config, ic anchorConfig, now func() time.Time, log *slog.Logger) (*anchor, *remoteJWKS, error) {
+func buildAnchor(c *config, ic anchorConfig, fc fetchConfig, shared map[string]*remoteJWKS) (*anchor, *remoteJWKS, error) {
 	p := &anchor{
 		audiences: ic.audiences,
 		algs:      ic.algorithms,
@@ -181,43 +180,48 @@ func buildAnchor(c *config, ic anchorConfig, now func() time.Time, log *slog.Log
 		return nil, nil, noAlgorithmError(allowed, ic.static)
 	}
 	if !ic.leewaySet {
-		p.leeway = defaultLeeway
-		if c.leewaySet {
-			p.leeway = c.leeway
-		}
+		p.leeway = c.leeway
 	}
 	if len(p.types) == 0 {
 		p.types = c.types
 	}
-	var (
-		remote *remoteJWKS
-		err    error
-	)
 	sources := 0
-	for _, has := range []bool{ic.jwksURL != "", ic.discovery != "", len(ic.static) > 0} {
+	for _, has := range []bool{ic.jwksURL != "", ic.discovery != "", len(ic.static) > 0, ic.keySet != nil} {
 		if has {
 			sources++
 		}
 	}
+	var (
+		created *remoteJWKS
+		err     error
+	)
 	switch {
 	case sources > 1:
-		return nil, nil, errors.New("one issuer has keys from more than one of JWKS URL, discovery and static keys: use WithTrustedIssuer for each issuer")
-	case ic.jwksURL != "":
-		remote, err = newRemoteJWKS(ic.jwksURL, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
-	case ic.discovery != "":
-		remote, err = newDiscoveredJWKS(ic.discovery, ic.jwksHosts, c.httpClient, c.cache, c.allowHTTPKeys, now, log, c.onKeyFetchError)
+		return nil, nil, errors.New("one issuer has keys from more than one of JWKS URL, discovery, a KeySet and static keys: use WithTrustedIssuer for each issuer")
+	case ic.keySet != nil:
+		p.keys = ic.keySet.src
 	case len(ic.static) > 0:
 		p.keys = staticKeys{jose.NewKeySet(ic.static)}
+	case ic.jwksURL != "" || ic.discovery != "":
+		key := "jwks " + ic.jwksURL
+		if ic.discovery != "" {
+			key = "discovery " + ic.discovery + " " + strings.Join(ic.jwksHosts, ",")
+		}
+		if src, ok := shared[key]; ok {
+			p.keys = src
+			break
+		}
+		if created, err = newKeySource(ic.jwksURL, ic.discovery, ic.jwksHosts, fc); err != nil {
+			return nil, nil, err
+		}
+		if shared != nil {
+			shared[key] = created
+		}
+		p.keys = created
 	default:
 		return nil, nil, errors.New("no keys for issuer")
 	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if remote != nil {
-		p.keys = remote
-	}
-	return p, remote, nil
+	return p, created, nil
 }
 
 // policyFor picks the trust anchor by the token's (still unverified) iss.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jwtguard/jwtguard/internal/jose"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // discovery finds an issuer's jwks_uri in its OpenID Connect discovery
@@ -34,7 +34,7 @@ type discovery struct {
 	hosts     []string // allowed jwks_uri hosts besides the issuer's, lower case
 	client    *http.Client
 	allowHTTP bool
-	settings  CacheSettings
+	settings  KeySetSettings
 	now       func() time.Time
 
 	mu        sync.Mutex
@@ -157,16 +157,6 @@ func (d *discovery) checkJWKSHost(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("host %q is neither the issuer's (%q) nor listed with WithDiscoveredJWKSHosts", u.Host, iss.Host)
-}
-
-func newDiscoveredJWKS(issuer string, hosts []string, client *http.Client, s CacheSettings, allowHTTP bool, now func() time.Time, log *slog.Logger, onError func(string, error)) (*remoteJWKS, error) {
-	if err := checkKeyURL(issuer, allowHTTP); err != nil {
-		return nil, err
-	}
-	s.fill()
-	j := newRemote(client, s, now, log, onError)
-	j.discover = &discovery{issuer: issuer, hosts: hosts, client: j.client, allowHTTP: allowHTTP, settings: s, now: now}
-	return j, nil
 }
 
 // dialCheck is the connect-time policy of one fetch, carried in its context.

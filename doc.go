@@ -31,7 +31,7 @@
 //
 // Key sets are fetched over https only (loopback excepted), refreshed in the
 // background, refreshed early for an unknown kid at most once per cooldown,
-// and served stale while the identity provider is down; see [CacheSettings].
+// and served stale while the identity provider is down; see [KeySetSettings].
 //
 // Verified tokens are cached (keyed by SHA-256 of the token, re-checked on
 // every hit), so a client reusing its token costs about a microsecond.

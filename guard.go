@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/jose"
@@ -39,19 +42,21 @@ type Guard struct {
 	cache         *verifiedCache
 	dynamic       *resolvedIssuers // from WithIssuerResolver
 	stop          context.CancelFunc
+	wg            sync.WaitGroup // the background goroutines
 	decryptKeys   []*jose.DecryptKey
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
 	revokers      []Revoker
 }
 
-// New builds a Guard. It validates every option and returns an error
-// wrapping [ErrConfig] for a missing or unsafe setting: keys, an issuer and
-// an audience are required unless switched off by name. ctx bounds the
-// background refresh of fetched key sets (and, with [WithKeysAtStart], the
-// first load).
+// New builds a Guard: it applies the options over the defaults, validates
+// them, builds the trust anchors and starts fetching keys. A missing or
+// unsafe setting is an error wrapping [ErrConfig] that says what to do:
+// keys, an issuer and an audience are required unless switched off by
+// name. ctx bounds the background refresh of fetched key sets (as does
+// [Guard.Close]) and, with [WithKeysAtStart], the first load.
 func New(ctx context.Context, opts ...Option) (*Guard, error) {
-	var c config
+	c := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -63,6 +68,18 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	if err := c.validate(); err != nil {
 		return nil, configError(err)
 	}
+	g, err := c.build()
+	if err != nil {
+		return nil, configError(err)
+	}
+	if err := g.start(ctx, c.waitForKeys); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// build turns a validated configuration into a Guard that has not started.
+func (c *config) build() (*Guard, error) {
 	g := &Guard{
 		anchors:       make(map[string]*anchor),
 		sources:       c.sources,
@@ -78,21 +95,16 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 		allowPlain:    c.allowPlain,
 		keepRaw:       c.keepRaw,
 		revokers:      c.revokers,
+		cache:         newVerifiedCache(c.verifiedCacheMax),
 	}
 	if len(g.sources) == 0 {
 		g.sources = []TokenSource{FromAuthorizationHeader()}
 	}
-	if g.realm == "" {
-		g.realm = defaultRealm
-	}
-	if g.maxTokenSize == 0 {
-		g.maxTokenSize = defaultMaxTokenSize
-	}
-	if g.now == nil {
-		g.now = time.Now
-	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	if err := g.setupCrossOrigin(c); err != nil {
+		return nil, err
 	}
 	// Refusals are silent unless asked for (attackers control their
 	// volume), but key-loading trouble never is: it goes to slog's default
@@ -101,52 +113,68 @@ func New(ctx context.Context, opts ...Option) (*Guard, error) {
 	if keyLog == nil {
 		keyLog = slog.Default()
 	}
-	if err := g.setupCrossOrigin(&c); err != nil {
-		return nil, configError(err)
-	}
+	fc := c.fetchConfig(g.now, keyLog)
 	anchors := c.trusted
 	if c.hasKeys() {
 		anchors = append([]anchorConfig{c.anchorConfig}, anchors...)
 	}
+	shared := make(map[string]*remoteJWKS) // anchors on one key set share one source
 	for _, ic := range anchors {
-		p, remote, err := buildAnchor(&c, ic, g.now, keyLog)
+		p, _, err := buildAnchor(c, ic, fc, shared)
 		if err != nil {
 			if len(ic.issuers) > 0 {
 				err = fmt.Errorf("issuer %q: %v", ic.issuers[0], err)
 			}
-			return nil, configError(err)
-		}
-		if remote != nil {
-			g.remotes = append(g.remotes, remote)
+			return nil, err
 		}
 		if c.noIssuerCheck {
 			g.anyIssuer = p
 		}
 		for _, iss := range ic.issuers {
 			if _, dup := g.anchors[iss]; dup {
-				return nil, configError(fmt.Errorf("issuer %q configured twice", iss))
+				return nil, fmt.Errorf("issuer %q configured twice", iss)
 			}
 			g.anchors[iss] = p
 		}
 	}
-	// A failed New must not leave refresh loops behind.
-	ctx, g.stop = context.WithCancel(ctx)
+	for _, r := range shared {
+		g.remotes = append(g.remotes, r)
+	}
+	slices.SortFunc(g.remotes, func(a, b *remoteJWKS) int { return strings.Compare(a.name(), b.name()) })
 	if c.resolver != nil {
-		g.dynamic = newResolvedIssuers(ctx, &c, g.now, keyLog)
+		g.dynamic = newResolvedIssuers(c, fc)
 	}
-	g.cache = newVerifiedCache(c.verifiedCacheMax)
+	return g, nil
+}
+
+// start runs the background refresh of every key set until ctx ends or
+// Close is called; with wait, it loads them first.
+func (g *Guard) start(ctx context.Context, wait bool) error {
+	ctx, g.stop = context.WithCancel(ctx)
 	for _, r := range g.remotes {
-		go r.run(ctx)
+		r.start(ctx, &g.wg)
 	}
-	if c.waitForKeys {
+	if g.dynamic != nil {
+		g.dynamic.start(ctx, &g.wg)
+	}
+	if wait {
 		for _, r := range g.remotes {
-			if err := r.fetchShared(ctx, true); err != nil {
-				g.stop()
-				return nil, r.unavailable()
+			if err := r.fetchNow(ctx); err != nil {
+				g.Close() // a failed New leaves no goroutine behind
+				return keysError(r.unavailable())
 			}
 		}
 	}
-	return g, nil
+	return nil
+}
+
+// Close stops the background refresh of key sets and waits for it to
+// end. Verification goes on with the keys already loaded until they pass
+// their stale window; shared [KeySet]s are not closed. Safe to call more
+// than once.
+func (g *Guard) Close() {
+	g.stop()
+	g.wg.Wait()
 }
 
 // configError wraps err in ErrConfig once.
@@ -176,7 +204,7 @@ func (g *Guard) WaitReady(ctx context.Context) error {
 		select {
 		case <-r.loaded:
 		case <-ctx.Done():
-			return r.unavailable()
+			return keysError(r.unavailable())
 		}
 	}
 	return nil

@@ -585,7 +585,7 @@ func TestTypedNilTransport(t *testing.T) {
 	}
 }
 
-// Review, second round: a resolver that panics on some issuer refuses it
+// Review, second round: a resolver that panics on some issuer fails (503)
 // instead of taking the process down.
 func TestResolverPanicRefuses(t *testing.T) {
 	t.Parallel()
@@ -597,7 +597,45 @@ func TestResolverPanicRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := authErr(g, iss.Sign(jwtguardtest.Claims{"aud": audience})); !errors.Is(err, jwtguard.ErrIssuer) {
-		t.Fatalf("got %v, want ErrIssuer", err)
+	if err := authErr(g, iss.Sign(jwtguardtest.Claims{"aud": audience})); !errors.Is(err, jwtguard.ErrKeysUnavailable) {
+		t.Fatalf("got %v, want ErrKeysUnavailable", err)
+	}
+}
+
+// A resolver that cannot decide (its tenant store is down) is not a
+// refusal: 503 with Retry-After, nothing remembered, asked again next time.
+func TestResolverFailureIsNotRefusal(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	var down atomic.Bool
+	down.Store(true)
+	var calls atomic.Int64
+	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience),
+		jwtguard.WithIssuerResolver(func(ctx context.Context, s string) ([]jwtguard.IssuerOption, error) {
+			calls.Add(1)
+			if down.Load() {
+				return nil, errors.New("tenant db down")
+			}
+			return []jwtguard.IssuerOption{jwtguard.WithJWKS(iss.JWKSURL())}, nil
+		}, jwtguard.ResolverSettings{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience})
+	w := serve(g.Handler(protected), bearer(token))
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("resolver down: %d %v, want 503 with Retry-After", w.Code, w.Header())
+	}
+	_, err = g.Authenticate(bearer(token))
+	var e *jwtguard.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Detail, "tenant db down") {
+		t.Fatalf("the cause is not in the detail: %v", err)
+	}
+	down.Store(false)
+	if err := authErr(g, token); err != nil {
+		t.Fatalf("resolver back: %v (a failure must not be remembered as a refusal)", err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d resolver calls, want 3", n)
 	}
 }

@@ -4,19 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/jwtguard/jwtguard/internal/jose"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // keySource supplies the keys of one trust anchor.
@@ -39,44 +35,6 @@ func (s staticKeys) refresh(context.Context, string) (*jose.KeySet, error) { ret
 func (s staticKeys) epoch() uint64                                         { return 0 }
 func (s staticKeys) usable() bool                                          { return true }
 
-// CacheSettings tune a fetched JWKS. The zero value of a field means its default.
-type CacheSettings struct {
-	// MinRefresh and MaxRefresh clamp the lifetime the server announces with
-	// Cache-Control max-age or Expires. Defaults: 1 minute and 24 hours.
-	MinRefresh, MaxRefresh time.Duration
-	// DefaultRefresh applies when the server announces no lifetime. Default: 15 minutes.
-	DefaultRefresh time.Duration
-	// UnknownKIDCooldown is the least time between two fetches caused by
-	// tokens with an unknown kid. Default: 30 seconds.
-	UnknownKIDCooldown time.Duration
-	// StaleFor is how long the last good keys keep serving while refreshes
-	// fail. After it, requests get 503. Default: 24 hours.
-	StaleFor time.Duration
-	// FetchTimeout bounds one fetch, and so how long a request may wait for
-	// one. Default: 5 seconds.
-	FetchTimeout time.Duration
-	// MaxBackoff caps the retry interval after failures. Default: 5 minutes.
-	MaxBackoff time.Duration
-}
-
-func (c *CacheSettings) fill() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&c.MinRefresh, time.Minute)
-	def(&c.MaxRefresh, 24*time.Hour)
-	def(&c.DefaultRefresh, 15*time.Minute)
-	def(&c.UnknownKIDCooldown, 30*time.Second)
-	def(&c.StaleFor, 24*time.Hour)
-	def(&c.FetchTimeout, 5*time.Second)
-	def(&c.MaxBackoff, 5*time.Minute)
-	if c.MaxRefresh < c.MinRefresh {
-		c.MaxRefresh = c.MinRefresh
-	}
-}
-
 // KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
 type KeySourceStatus struct {
 	URL           string    `json:"url"`
@@ -94,17 +52,28 @@ type KeySourceStatus struct {
 	SkippedKeys   []string  `json:"skipped_keys,omitempty"`
 }
 
-// remoteJWKS is a JWKS fetched over HTTP and kept fresh: background refresh
-// ahead of expiry, single-flight fetches, a cooldown for unknown kids, a
-// negative cache of unknown kids, and stale-if-error with backoff.
+// remoteJWKS is a key set fetched over HTTP and kept fresh: background
+// refresh ahead of expiry, single-flight fetches, a cooldown for unknown
+// kids, a negative cache of unknown kids, and stale-if-error with backoff.
+//
+// Its states, read from state and the clock:
+//
+//	never loaded  state == nil: a request waits for one fetch (within backoff)
+//	fresh         now < freshTill: keys served, nothing to do
+//	due           freshTill <= now: the loop refreshes; keys still served
+//	stale         fetches failing past freshTill: keys served until freshTill+StaleFor
+//	unusable      past freshTill+StaleFor: requests get keysUnavailable
+//
+// Who writes what: state is published only by runFetch, in one atomic
+// store (keys and epoch together); the fields under mu are written by
+// runFetch and by refresh (lastUnknown, negative); the run goroutine only
+// reads. Requests never block on a fetch once keys are loaded.
 type remoteJWKS struct {
 	url      string     // the JWKS URL, or "" when discover finds it
 	discover *discovery // OIDC / RFC 8414 discovery, or nil
-	client   *http.Client
-	settings CacheSettings
-	now      func() time.Time
-	log      *slog.Logger
-	onError  func(url string, err error)
+	fetchConfig
+	base context.Context // bounds every fetch: cancelled by Close or New's ctx
+	wg   *sync.WaitGroup // the goroutines this source starts
 
 	state      atomic.Pointer[jwksState]
 	kick       chan struct{} // asks the background loop to fetch now
@@ -144,90 +113,37 @@ type fetchCall struct {
 
 const maxNegativeKIDs = 1024
 
-func newRemoteJWKS(rawURL string, client *http.Client, s CacheSettings, allowHTTP bool, now func() time.Time, log *slog.Logger, onError func(string, error)) (*remoteJWKS, error) {
-	if err := checkKeyURL(rawURL, allowHTTP); err != nil {
+// newKeySource returns the source of the key set at jwksURL, or, with
+// discoverIssuer, of the key set that issuer's metadata names (on its own
+// host or one of hosts). It fetches nothing until started.
+func newKeySource(jwksURL, discoverIssuer string, hosts []string, fc fetchConfig) (*remoteJWKS, error) {
+	j := &remoteJWKS{
+		fetchConfig: fc,
+		base:        context.Background(),
+		wg:          new(sync.WaitGroup),
+		kick:        make(chan struct{}, 1),
+		loaded:      make(chan struct{}),
+		negative:    make(map[string]time.Time),
+	}
+	if discoverIssuer != "" {
+		if err := checkKeyURL(discoverIssuer, fc.allowHTTP); err != nil {
+			return nil, err
+		}
+		j.discover = &discovery{issuer: discoverIssuer, hosts: hosts, client: fc.client, allowHTTP: fc.allowHTTP, settings: fc.settings, now: fc.now}
+		return j, nil
+	}
+	if err := checkKeyURL(jwksURL, fc.allowHTTP); err != nil {
 		return nil, err
 	}
-	s.fill()
-	j := newRemote(client, s, now, log, onError)
-	j.url = rawURL
+	j.url = jwksURL
 	return j, nil
 }
 
-func newRemote(client *http.Client, s CacheSettings, now func() time.Time, log *slog.Logger, onError func(string, error)) *remoteJWKS {
-	return &remoteJWKS{
-		client:   safeClient(client),
-		settings: s,
-		now:      now,
-		log:      log,
-		onError:  onError,
-		kick:     make(chan struct{}, 1),
-		loaded:   make(chan struct{}),
-		negative: make(map[string]time.Time),
-	}
-}
-
-// checkKeyURL requires https, except for loopback hosts (tests, sidecars)
-// or when plain http was allowed with a loudly named option.
-func checkKeyURL(raw string, allowHTTP bool) error {
-	if raw == "" {
-		return errors.New("empty URL (an unset environment variable?)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && (allowHTTP || isLoopback(u.Hostname())):
-	default:
-		return fmt.Errorf("%q must use https (InsecureAllowHTTPKeys allows http)", raw)
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// safeClient copies c (or a default client) and limits redirects to the
-// origin of the first request, so a key host cannot bounce us elsewhere.
-func safeClient(c *http.Client) *http.Client {
-	var out http.Client
-	if c != nil {
-		out = *c
-	}
-	if out.Transport == nil {
-		out.Transport = http.DefaultTransport
-	}
-	// The connect-time check of discovered key URLs needs the dialer; a
-	// custom RoundTripper keeps its own (the URL checks still apply).
-	if t, ok := out.Transport.(*http.Transport); ok && t != nil {
-		t = t.Clone()
-		dial := t.DialContext
-		if dial == nil {
-			dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-		}
-		t.DialContext = checkedDial(dial)
-		if t.DialTLSContext != nil {
-			t.DialTLSContext = checkedDial(t.DialTLSContext)
-		}
-		out.Transport = t
-	}
-	out.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 {
-			return errors.New("too many redirects")
-		}
-		if origin := via[0].URL; req.URL.Scheme != origin.Scheme || req.URL.Host != origin.Host {
-			return fmt.Errorf("redirect to another origin (%s) refused", req.URL.Scheme+"://"+req.URL.Host)
-		}
-		return nil
-	}
-	return &out
+// start runs the background refresh until ctx ends; every goroutine of
+// the source is counted in wg.
+func (j *remoteJWKS) start(ctx context.Context, wg *sync.WaitGroup) {
+	j.base, j.wg = ctx, wg
+	wg.Go(func() { j.run(ctx) })
 }
 
 // keys returns the keys to verify with. With keys loaded it never blocks:
@@ -238,7 +154,7 @@ func (j *remoteJWKS) keys(ctx context.Context) (*jose.KeySet, error) {
 		return st.set, nil
 	}
 	// Never loaded, or past the stale window: try a fetch, within backoff.
-	if err := j.fetchShared(ctx, false); err != nil {
+	if err := j.fetchWithinBackoff(ctx); err != nil {
 		return nil, err
 	}
 	if st := j.usableState(); st != nil {
@@ -273,7 +189,7 @@ func (j *remoteJWKS) refresh(ctx context.Context, kid string) (*jose.KeySet, err
 	j.mu.Unlock()
 	if !cooling {
 		j.unknownKIDs.Add(1)
-		if err := j.fetchShared(ctx, true); err != nil && j.currentSet() == nil {
+		if err := j.fetchNow(ctx); err != nil && j.currentSet() == nil {
 			return nil, err
 		}
 	}
@@ -296,54 +212,68 @@ func (j *remoteJWKS) currentSet() *jose.KeySet {
 	return nil
 }
 
-// unavailable is the error for a request that finds no usable keys: 503
-// with Retry-After while the failure may pass, 500 when the source
-// answers wrongly (a permanent failure), with the last error as detail.
+// keysUnavailable is the key layer's answer when it has no usable keys:
+// why, and when to try again. The Guard turns it into an HTTP answer.
+type keysUnavailable struct {
+	source     string
+	cause      error // nil: not loaded yet
+	retryAfter time.Duration
+}
+
+func (e *keysUnavailable) Error() string {
+	if e.cause == nil {
+		return "keys from " + e.source + " not loaded yet"
+	}
+	return "keys from " + e.source + ": " + e.cause.Error()
+}
+
+func (e *keysUnavailable) Unwrap() error { return e.cause }
+
+// unavailable describes why there are no usable keys.
 func (j *remoteJWKS) unavailable() error {
 	j.mu.Lock()
-	wait := j.nextAttempt.Sub(j.now())
-	last := j.lastErr
-	j.mu.Unlock()
-	if last == nil {
-		return failf(ErrKeysUnavailable, "keys from %s not loaded yet", j.name())
+	defer j.mu.Unlock()
+	return &keysUnavailable{source: j.name(), cause: j.lastErr, retryAfter: j.nextAttempt.Sub(j.now())}
+}
+
+// keysError is the Guard's answer to a key layer without keys: 503 with
+// Retry-After while the failure may pass, 500 when the source answers
+// wrongly (a permanent failure), the reason as detail.
+func keysError(err error) error {
+	var ku *keysUnavailable
+	if !errors.As(err, &ku) {
+		return err
 	}
-	if isPermanent(last) {
-		return failf(ErrKeysMisconfigured, "keys from %s: %v", j.name(), last)
+	if isPermanent(ku) {
+		return failf(ErrKeysMisconfigured, "%v", ku)
 	}
-	e := failf(ErrKeysUnavailable, "keys from %s: %v", j.name(), last)
-	e.RetryAfter = max(1, int(wait.Round(time.Second)/time.Second))
+	e := failf(ErrKeysUnavailable, "%v", ku)
+	e.RetryAfter = max(1, int(ku.retryAfter.Round(time.Second)/time.Second))
 	return e
 }
 
-// permanentError marks a fetch failure that retrying soon will not cure:
-// the server answered, but wrongly (4xx, not a key set, wrong issuer).
-type permanentError struct{ err error }
+// fetchNow joins the fetch in flight or starts one, whatever the backoff:
+// for the background loop, an unknown kid (within its cooldown) and start-up.
+func (j *remoteJWKS) fetchNow(ctx context.Context) error { return j.join(ctx, false) }
 
-func (e permanentError) Error() string { return e.err.Error() }
-func (e permanentError) Unwrap() error { return e.err }
+// fetchWithinBackoff is fetchNow for a request that found no usable keys:
+// after failures it waits for the backoff instead of adding load.
+func (j *remoteJWKS) fetchWithinBackoff(ctx context.Context) error { return j.join(ctx, true) }
 
-func permanent(err error) error { return permanentError{err} }
-
-func isPermanent(err error) bool {
-	var p permanentError
-	return errors.As(err, &p)
-}
-
-// fetchShared joins the fetch in flight or starts one. Request-driven
-// fetches (force=false) respect the failure backoff; a waiter gives up when
-// its own ctx ends, without cancelling the fetch for the others.
-func (j *remoteJWKS) fetchShared(ctx context.Context, force bool) error {
+// join joins the fetch in flight or starts one. A waiter gives up when its
+// own ctx ends, without cancelling the fetch for the others.
+func (j *remoteJWKS) join(ctx context.Context, respectBackoff bool) error {
 	j.mu.Lock()
 	call := j.inflight
 	if call == nil {
 		now := j.now()
-		if !force && now.Before(j.nextAttempt) {
+		if respectBackoff && now.Before(j.nextAttempt) {
 			j.mu.Unlock()
 			return j.unavailable()
 		}
 		call = &fetchCall{done: make(chan struct{})}
 		j.inflight = call
-		go j.runFetch(call)
+		j.wg.Go(func() { j.runFetch(call) })
 	}
 	j.mu.Unlock()
 	select {
@@ -358,7 +288,7 @@ func (j *remoteJWKS) fetchShared(ctx context.Context, force bool) error {
 }
 
 func (j *remoteJWKS) runFetch(call *fetchCall) {
-	ctx, cancel := context.WithTimeout(context.Background(), j.settings.FetchTimeout)
+	ctx, cancel := context.WithTimeout(j.base, j.settings.FetchTimeout)
 	defer cancel()
 	st, err := j.fetch(ctx)
 	now := j.now()
@@ -423,17 +353,6 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	}
 }
 
-// callHook runs a user's callback on a library goroutine: a panic in it is
-// logged, not allowed to take the process down.
-func callHook(log *slog.Logger, f func()) {
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("jwtguard: callback panicked", slog.Any("panic", r))
-		}
-	}()
-	f()
-}
-
 // backoff is exponential from 1 s with full jitter in its upper half,
 // capped at MaxBackoff. Callers hold j.mu.
 func (j *remoteJWKS) backoff() time.Duration {
@@ -482,74 +401,6 @@ func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
 	return st, nil
 }
 
-// fetchError keeps a transport error short and free of query strings.
-func fetchError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errors.New("timed out")
-	}
-	return err
-}
-
-// getDocument GETs a small JSON document: status 200 only, at most 1 MiB.
-func getDocument(ctx context.Context, client *http.Client, u, accept string) ([]byte, http.Header, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", accept)
-	req.Header.Set("User-Agent", userAgent)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, nil, fetchError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("HTTP status %d", resp.StatusCode)
-		switch code := resp.StatusCode; {
-		case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
-			return nil, nil, err
-		}
-		return nil, nil, permanent(err)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, jose.MaxDocumentBytes+1))
-	if err != nil {
-		return nil, nil, fetchError(err)
-	}
-	if len(body) > jose.MaxDocumentBytes {
-		return nil, nil, permanent(fmt.Errorf("document larger than %d bytes", jose.MaxDocumentBytes))
-	}
-	return body, resp.Header, nil
-}
-
-// lifetime reads Cache-Control max-age (or Expires) and clamps it.
-func lifetime(h http.Header, now time.Time, settings CacheSettings) time.Duration {
-	d := settings.DefaultRefresh
-	found := false
-	for _, v := range h.Values("Cache-Control") {
-		for _, part := range strings.Split(v, ",") {
-			name, val, _ := strings.Cut(strings.TrimSpace(part), "=")
-			switch strings.ToLower(name) {
-			case "max-age":
-				if n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64); err == nil && n >= 0 {
-					d, found = time.Duration(min(n, 1<<32))*time.Second, true
-				}
-			case "no-cache", "no-store":
-				d, found = 0, true
-			}
-		}
-	}
-	if !found {
-		if t, err := http.ParseTime(h.Get("Expires")); err == nil {
-			d = t.Sub(now)
-		}
-	}
-	return min(max(d, settings.MinRefresh), settings.MaxRefresh)
-}
-
 // run refreshes in the background until ctx ends: first load with
 // backoff, then ahead of expiry, then with backoff while failing.
 func (j *remoteJWKS) run(ctx context.Context) {
@@ -560,7 +411,7 @@ func (j *remoteJWKS) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-timer.C:
-			_ = j.fetchShared(ctx, true)
+			_ = j.fetchNow(ctx)
 		case <-j.kick:
 		}
 		j.mu.Lock()

@@ -144,7 +144,7 @@ func TestStaleIfError(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		g := f.guard(t, ctx, jwtguard.WithKeyFetchErrorHook(func(string, error) { hookCalls.Add(1) }),
-			jwtguard.WithCacheSettings(jwtguard.CacheSettings{StaleFor: 2 * time.Hour}))
+			jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{StaleFor: 2 * time.Hour}))
 		if err := authErr(g, f.token()); err != nil {
 			t.Fatalf("before outage: %v", err)
 		}
@@ -431,7 +431,7 @@ func TestSlowJWKS(t *testing.T) {
 	f := newFaultyJWKS(t, "ES256")
 	f.mode.Store(serveHang)
 	timeout := 300 * time.Millisecond
-	g := f.guard(t, t.Context(), jwtguard.WithCacheSettings(jwtguard.CacheSettings{FetchTimeout: timeout}))
+	g := f.guard(t, t.Context(), jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{FetchTimeout: timeout}))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 50 {
@@ -453,7 +453,7 @@ func TestSlowJWKS(t *testing.T) {
 	// A request whose own context ends stops waiting at once.
 	f2 := newFaultyJWKS(t, "ES256")
 	f2.mode.Store(serveHang)
-	g2 := f2.guard(t, t.Context(), jwtguard.WithCacheSettings(jwtguard.CacheSettings{FetchTimeout: time.Hour}))
+	g2 := f2.guard(t, t.Context(), jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{FetchTimeout: time.Hour}))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := g2.Verify(ctx, f2.token()); !errors.Is(err, jwtguard.ErrKeysUnavailable) {

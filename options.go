@@ -5,11 +5,12 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"github.com/jwtguard/jwtguard/internal/jose"
 	"log/slog"
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // An Option configures a [Guard]; [New] checks them all. Options that set
@@ -33,6 +34,18 @@ type IssuerOption interface {
 	applyIssuer(*anchorConfig) error
 }
 
+// A FetchOption is both an [Option] and a [KeySetOption]: it sets how keys
+// are fetched, for a guard or a shared [KeySet].
+type FetchOption interface {
+	Option
+	KeySetOption
+}
+
+type fetchOption func(*keySetConfig) error
+
+func (o fetchOption) applyGuard(c *config) error        { return o(&c.keySetConfig) }
+func (o fetchOption) applyKeySet(k *keySetConfig) error { return o(k) }
+
 type guardOption func(*config) error
 
 func (o guardOption) applyGuard(c *config) error { return o(c) }
@@ -53,14 +66,9 @@ type config struct {
 	passPreflight    bool
 	realm            string
 	maxTokenSize     int
-	clock            func() time.Time
-	logger           *slog.Logger
+	keySetConfig     // http client, key set settings, fetch hook, logger, clock
 	errorHandler     func(http.ResponseWriter, *http.Request, error)
 	validators       []func(context.Context, *Claims) error
-	httpClient       *http.Client
-	allowHTTPKeys    bool
-	cache            CacheSettings
-	onKeyFetchError  func(url string, err error)
 	waitForKeys      bool
 	noIssuerCheck    bool
 	resolver         IssuerResolver
@@ -90,6 +98,7 @@ type anchorConfig struct {
 	maxAge, maxLifetime time.Duration
 	required            []string // claims that must be present
 	jwksHosts           []string // hosts a discovered jwks_uri may name besides the issuer's
+	keySet              *KeySet  // a key set shared with other guards
 }
 
 // equal reports whether two anchors are configured alike (a resolver's
@@ -101,16 +110,16 @@ func (ic *anchorConfig) equal(o *anchorConfig) bool {
 		slices.Equal(ic.types, o.types) && ic.jwksURL == o.jwksURL && ic.discovery == o.discovery &&
 		slices.EqualFunc(ic.static, o.static, (*jose.Key).Equal) && ic.noAudience == o.noAudience &&
 		ic.maxAge == o.maxAge && ic.maxLifetime == o.maxLifetime &&
-		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts)
+		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts) && ic.keySet == o.keySet
 }
 
 // hasKeys reports whether the anchor names where its keys come from.
 func (ic *anchorConfig) hasKeys() bool {
-	return ic.jwksURL != "" || ic.discovery != "" || len(ic.static) > 0
+	return ic.jwksURL != "" || ic.discovery != "" || len(ic.static) > 0 || ic.keySet != nil
 }
 
 // WithJWKS verifies tokens with the keys published at url (a JWK Set). The
-// set is cached and refreshed as described in [CacheSettings]. The URL must
+// set is cached and refreshed as described in [KeySetSettings]. The URL must
 // be https, except on loopback.
 func WithJWKS(url string) IssuerOption {
 	return issuerOption(func(c *anchorConfig) error {
@@ -356,14 +365,20 @@ func WithMaxTokenSize(n int) Option {
 
 // WithClock sets the time source for exp, nbf, iat and the key cache.
 // Default: time.Now.
-func WithClock(now func() time.Time) Option {
-	return guardOption(func(c *config) error { c.clock = now; return nil })
+func WithClock(now func() time.Time) FetchOption {
+	return fetchOption(func(c *keySetConfig) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	})
 }
 
 // WithLogger logs refused requests at Debug and key-fetch failures at Warn.
 // Tokens and Authorization headers are never logged. Default: silent.
-func WithLogger(l *slog.Logger) Option {
-	return guardOption(func(c *config) error { c.logger = l; return nil })
+func WithLogger(l *slog.Logger) FetchOption {
+	return fetchOption(func(c *keySetConfig) error { c.logger = l; return nil })
 }
 
 // WithErrorHandler replaces the response written when a request is refused.
@@ -383,8 +398,8 @@ func WithValidator(v func(ctx context.Context, c *Claims) error) Option {
 // WithHTTPClient fetches keys with client (for proxies or custom CAs).
 // Redirects are limited to the key URL's origin whatever the client says.
 // Default: a client over http.DefaultTransport.
-func WithHTTPClient(client *http.Client) Option {
-	return guardOption(func(c *config) error {
+func WithHTTPClient(client *http.Client) FetchOption {
+	return fetchOption(func(c *keySetConfig) error {
 		if client != nil {
 			if t, ok := client.Transport.(*http.Transport); ok && t == nil {
 				return errors.New("WithHTTPClient: the client's Transport is a nil *http.Transport")
@@ -398,19 +413,19 @@ func WithHTTPClient(client *http.Client) Option {
 // InsecureAllowHTTPKeys allows key URLs over plain http on any host. Keys
 // fetched over http can be replaced by anyone on the path.
 // Default: https only, except loopback.
-func InsecureAllowHTTPKeys() Option {
-	return guardOption(func(c *config) error { c.allowHTTPKeys = true; return nil })
+func InsecureAllowHTTPKeys() FetchOption {
+	return fetchOption(func(c *keySetConfig) error { c.allowHTTPKeys = true; return nil })
 }
 
-// WithCacheSettings tunes fetched key sets; see [CacheSettings] for defaults.
-func WithCacheSettings(s CacheSettings) Option {
-	return guardOption(func(c *config) error { c.cache = s; return nil })
+// WithKeySetSettings tunes fetched key sets; see [KeySetSettings] for defaults.
+func WithKeySetSettings(s KeySetSettings) FetchOption {
+	return fetchOption(func(c *keySetConfig) error { c.cache = s; return nil })
 }
 
 // WithKeyFetchErrorHook calls f after every failed key fetch, for metrics or
 // alerts. Default: none.
-func WithKeyFetchErrorHook(f func(url string, err error)) Option {
-	return guardOption(func(c *config) error { c.onKeyFetchError = f; return nil })
+func WithKeyFetchErrorHook(f func(url string, err error)) FetchOption {
+	return fetchOption(func(c *keySetConfig) error { c.onError = f; return nil })
 }
 
 // WithKeysAtStart makes [New] wait for every key set to load (bounded by
@@ -418,6 +433,24 @@ func WithKeyFetchErrorHook(f func(url string, err error)) Option {
 // the background; see [Guard.Ready].
 func WithKeysAtStart() Option {
 	return guardOption(func(c *config) error { c.waitForKeys = true; return nil })
+}
+
+// defaultConfig holds every default in one place; options override it.
+func defaultConfig() config {
+	return config{
+		anchorConfig:     anchorConfig{leeway: defaultLeeway},
+		realm:            defaultRealm,
+		maxTokenSize:     defaultMaxTokenSize,
+		keySetConfig:     keySetConfig{clock: time.Now},
+		verifiedCacheMax: defaultCacheEntries,
+	}
+}
+
+// fetchConfig is how this guard's key sources fetch.
+func (c *config) fetchConfig(now func() time.Time, log *slog.Logger) fetchConfig {
+	s := c.cache
+	s.fill()
+	return fetchConfig{client: safeClient(c.httpClient), settings: s, allowHTTP: c.allowHTTPKeys, now: now, log: log, onError: c.onError}
 }
 
 func (c *config) validate() error {
@@ -459,6 +492,13 @@ func (c *config) validate() error {
 	}
 	if slices.ContainsFunc(c.validators, func(v func(context.Context, *Claims) error) bool { return v == nil }) {
 		return errors.New("nil validator")
+	}
+	// Combinations where one option undoes or ignores another are mistakes.
+	if c.allowPlain && len(c.decryptKeys) == 0 {
+		return errors.New("InsecureAllowUnencryptedTokens without WithDecryptionKey does nothing")
+	}
+	if c.noCrossOrigin && len(c.trustedOrigins) > 0 {
+		return errors.New("WithTrustedOrigins with WithoutCrossOriginCheck does nothing: the check is off")
 	}
 	// Two decryption keys for one algorithm must be told apart by kid, or a
 	// token would have to be tried against both.

@@ -77,7 +77,9 @@ func issuerOptions(issuer string, opts []IssuerOption) (anchorConfig, error) {
 // An IssuerResolver decides at run time whether issuer is trusted, for
 // multi-tenant services whose tenants are not known at start-up. It returns
 // the options of [WithTrustedIssuer] for a trusted issuer, or nil options
-// (or an error) for an untrusted one. It must not trust whatever it is
+// for an untrusted one (remembered for RefusalTTL: 401). An error means it
+// could not decide (its tenant store is down): nothing is remembered, and
+// the issuer's tokens get 503 with Retry-After until it answers. It must not trust whatever it is
 // given: check the issuer against your tenant records, or build its URL
 // from a tenant ID, so a token cannot steer the guard to a host of its
 // choosing. Its options need an audience (WithAudience, or a guard-level
@@ -137,8 +139,10 @@ func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Optio
 
 // dynamicIssuers caches the policies of resolver-approved issuers.
 type resolvedIssuers struct {
-	ctx      context.Context
+	ctx      context.Context // set by start: bounds resolver calls and key refreshes
+	wg       *sync.WaitGroup // the Guard's: every goroutine started here
 	cfg      *config
+	fc       fetchConfig
 	now      func() time.Time
 	log      *slog.Logger
 	resolve  IssuerResolver
@@ -146,7 +150,7 @@ type resolvedIssuers struct {
 
 	mu       sync.Mutex
 	entries  map[string]*resolvedEntry
-	refused  map[string]time.Time
+	refused  map[string]refusal
 	inflight map[string]*resolveCall
 	tokens   float64 // rate limiter bucket for undecided issuers
 	filled   time.Time
@@ -161,21 +165,34 @@ type resolvedEntry struct {
 	approvedAt time.Time
 }
 
+// refusal is a remembered "no" of the resolver.
+type refusal struct {
+	at     time.Time
+	reason string
+}
+
 type resolveCall struct {
 	done   chan struct{}
 	anchor *anchor
 	err    error
 }
 
-func newResolvedIssuers(ctx context.Context, c *config, now func() time.Time, log *slog.Logger) *resolvedIssuers {
+func newResolvedIssuers(c *config, fc fetchConfig) *resolvedIssuers {
 	return &resolvedIssuers{
-		ctx: ctx, cfg: c, now: now, log: log, resolve: c.resolver, settings: c.resolverSettings,
+		ctx: context.Background(), wg: new(sync.WaitGroup),
+		cfg: c, fc: fc, now: fc.now, log: fc.log, resolve: c.resolver, settings: c.resolverSettings,
 		entries:  make(map[string]*resolvedEntry),
-		refused:  make(map[string]time.Time),
+		refused:  make(map[string]refusal),
 		inflight: make(map[string]*resolveCall),
 		tokens:   2 * c.resolverSettings.LookupsPerSecond,
-		filled:   now(),
+		filled:   fc.now(),
 	}
+}
+
+// start lets resolver calls and the key sets of approved issuers run until
+// ctx ends, counted in wg.
+func (d *resolvedIssuers) start(ctx context.Context, wg *sync.WaitGroup) {
+	d.ctx, d.wg = ctx, wg
 }
 
 // policy returns the policy of iss: cached while its approval holds,
@@ -189,9 +206,9 @@ func (d *resolvedIssuers) anchor(ctx context.Context, iss string) (*anchor, erro
 		d.mu.Unlock()
 		return e.anchor, nil
 	}
-	if t, ok := d.refused[iss]; ok && now.Before(t.Add(d.settings.RefusalTTL)) {
+	if r, ok := d.refused[iss]; ok && now.Before(r.at.Add(d.settings.RefusalTTL)) {
 		d.mu.Unlock()
-		return nil, fail(ErrIssuer)
+		return nil, failf(ErrIssuer, "issuer %s refused by the resolver %s ago: %s", quote(iss), ago(now.Sub(r.at)), r.reason)
 	}
 	call := d.inflight[iss]
 	if call == nil {
@@ -199,20 +216,22 @@ func (d *resolvedIssuers) anchor(ctx context.Context, iss string) (*anchor, erro
 		// is for junk, and a known tenant must not be starved by it.
 		if !known && !d.takeTokenLocked(now) {
 			d.mu.Unlock()
-			e := fail(ErrKeysUnavailable)
+			e := failf(ErrKeysUnavailable, "issuer %s: resolver lookups over their rate (%v per second)", quote(iss), d.settings.LookupsPerSecond)
 			e.RetryAfter = 1
 			return nil, e
 		}
 		call = &resolveCall{done: make(chan struct{})}
 		d.inflight[iss] = call
-		go d.decide(iss, call)
+		d.wg.Go(func() { d.decide(iss, call) })
 	}
 	d.mu.Unlock()
 	select {
 	case <-call.done:
 		return call.anchor, call.err
 	case <-ctx.Done():
-		return nil, fail(ErrIssuer)
+		e := failf(ErrKeysUnavailable, "issuer %s: the request ended before the resolver answered", quote(iss))
+		e.RetryAfter = 1
+		return nil, e
 	}
 }
 
@@ -241,15 +260,30 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		close(call.done)
 	}()
 	old := d.entries[iss]
+	var refused *resolverRefusal
+	if err != nil && !errors.As(err, &refused) {
+		// The resolver failed (its tenant store is down, say): nothing is
+		// known, so nothing is remembered, and the issuer's tokens get 503
+		// until it answers. An approved issuer whose re-check fails stops too.
+		d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: issuer resolver failed",
+			slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
+		if old != nil {
+			d.dropLocked(iss)
+		}
+		e := failf(ErrKeysUnavailable, "issuer %s: the resolver failed: %v", quote(iss), err)
+		e.RetryAfter = 1
+		call.err = e
+		return
+	}
 	if err != nil {
 		d.log.LogAttrs(d.ctx, slog.LevelDebug, "jwtguard: issuer refused by resolver",
-			slog.String("iss", iss), slog.String("reason", err.Error()))
+			slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
 		if old != nil {
 			d.dropLocked(iss)
 		}
 		if len(d.refused) >= 4*d.settings.MaxIssuers {
-			for k, t := range d.refused { // forget expired refusals, then the oldest half
-				if !now.Before(t.Add(d.settings.RefusalTTL)) {
+			for k, r := range d.refused { // forget expired refusals, then all
+				if !now.Before(r.at.Add(d.settings.RefusalTTL)) {
 					delete(d.refused, k)
 				}
 			}
@@ -257,8 +291,8 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 				clear(d.refused)
 			}
 		}
-		d.refused[iss] = now
-		call.err = fail(ErrIssuer)
+		d.refused[iss] = refusal{at: now, reason: err.Error()}
+		call.err = failf(ErrIssuer, "issuer %s refused by the resolver: %v", quote(iss), err)
 		return
 	}
 	if old != nil && old.config.equal(&ic) { // the same answer: keep keys and cached tokens
@@ -267,14 +301,14 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		call.anchor = old.anchor
 		return
 	}
-	p, remote, err := buildAnchor(d.cfg, ic, d.now, d.log)
+	p, remote, err := buildAnchor(d.cfg, ic, d.fc, nil)
 	if err != nil {
 		d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: resolver approved an issuer with an unusable configuration",
-			slog.String("iss", iss), slog.String("reason", err.Error()))
+			slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
 		if old != nil {
 			d.dropLocked(iss)
 		}
-		call.err = fail(ErrIssuer)
+		call.err = failf(ErrIssuer, "issuer %s: the resolver's configuration is unusable: %v", quote(iss), err)
 		return
 	}
 	if old != nil {
@@ -285,7 +319,7 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 	if remote != nil {
 		var rctx context.Context
 		rctx, e.cancel = context.WithCancel(d.ctx)
-		go remote.run(rctx)
+		remote.start(rctx, d.wg)
 	}
 	if len(d.entries) >= d.settings.MaxIssuers {
 		d.evictLocked()
@@ -308,10 +342,20 @@ func (d *resolvedIssuers) ask(iss string) (_ anchorConfig, err error) {
 		return anchorConfig{}, err
 	}
 	if opts == nil {
-		return anchorConfig{}, errors.New("not trusted")
+		return anchorConfig{}, &resolverRefusal{"not trusted"}
 	}
-	return issuerOptions(iss, opts)
+	ic, err := issuerOptions(iss, opts)
+	if err != nil {
+		return anchorConfig{}, &resolverRefusal{err.Error()}
+	}
+	return ic, nil
 }
+
+// resolverRefusal is the resolver's "no" (nil options, or options that do
+// not configure an anchor), as opposed to its failure.
+type resolverRefusal struct{ reason string }
+
+func (r *resolverRefusal) Error() string { return r.reason }
 
 const resolverTimeout = 10 * time.Second
 

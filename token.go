@@ -14,12 +14,12 @@ func verifyJWS(ctx context.Context, t *jose.Token, src keySource) error {
 	h := &t.Header
 	set, err := src.keys(ctx)
 	if err != nil {
-		return err
+		return keysError(err)
 	}
 	err = set.Verify(t)
 	if errors.Is(err, jose.ErrUnknownKey) {
 		if set, err = src.refresh(ctx, h.Kid); err != nil {
-			return err
+			return keysError(err)
 		}
 		err = set.Verify(t)
 	}

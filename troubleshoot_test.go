@@ -89,7 +89,7 @@ func TestTroubleshootingTable(t *testing.T) {
 		{problem: "JWKS endpoint hangs",
 			g: func() *jwtguard.Guard {
 				return guard(jwtguard.WithJWKS(hanging.URL), jwtguard.WithIssuer(idp.URL),
-					jwtguard.WithCacheSettings(jwtguard.CacheSettings{FetchTimeout: 100 * time.Millisecond}))
+					jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{FetchTimeout: 100 * time.Millisecond}))
 			},
 			r: func() *http.Request { return request(tok(jwtguardtest.Claims{})) }},
 		{problem: "HS512 with a 32-byte secret",

@@ -67,7 +67,7 @@ func RunAdapterSuite(t *testing.T, build func(AdapterGuards) http.Handler) {
 	newGuard := func(i *Issuer, extra ...jwtguard.Option) *jwtguard.Guard {
 		opts := append([]jwtguard.Option{
 			jwtguard.WithJWKS(i.JWKSURL()), jwtguard.WithIssuer(i.URL), jwtguard.WithAudience(AdapterAudience),
-			jwtguard.WithCacheSettings(jwtguard.CacheSettings{FetchTimeout: 2 * time.Second}),
+			jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{FetchTimeout: 2 * time.Second}),
 			jwtguard.WithLogger(slog.New(slog.DiscardHandler)), // the down issuer's key trouble is expected
 		}, extra...)
 		g, err := jwtguard.New(t.Context(), opts...)
