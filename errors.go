@@ -142,6 +142,16 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Err}
 }
 
+// Redacted returns an error whose text is the sentinel's alone, without
+// Detail, and which unwraps to e: hand it to frameworks that may render an
+// error's text to clients (gin's ErrorLogger, echo in debug mode).
+func (e *Error) Redacted() error { return redactedError{e} }
+
+type redactedError struct{ e *Error }
+
+func (r redactedError) Error() string { return r.e.Err.Error() }
+func (r redactedError) Unwrap() error { return r.e }
+
 // StatusCode returns the HTTP status; echo renders errors through it.
 func (e *Error) StatusCode() int { return e.Status }
 

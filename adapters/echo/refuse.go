@@ -41,11 +41,13 @@ func refuse(c echo.Context, g *jwtguard.Guard, err error, echoErrors bool) error
 			h[name] = values
 		}
 	}
+	// The error echo may render (debug mode) carries no Detail: that is
+	// for logs, never for clients.
 	msg := e.Description
 	if msg == "" {
 		msg = http.StatusText(e.Status)
 	}
-	return &echo.HTTPError{Code: e.Status, Message: msg, Internal: err}
+	return &echo.HTTPError{Code: e.Status, Message: msg, Internal: e.Redacted()}
 }
 
 // headerRecorder is an http.ResponseWriter that keeps the headers and

@@ -41,11 +41,13 @@ func refuse(c *echo.Context, g *jwtguard.Guard, err error, echoErrors bool) erro
 			h[name] = values
 		}
 	}
+	// The error echo may render (debug mode) carries no Detail: that is
+	// for logs, never for clients.
 	msg := e.Description
 	if msg == "" {
 		msg = http.StatusText(e.Status)
 	}
-	return echo.NewHTTPError(e.Status, msg).Wrap(err)
+	return echo.NewHTTPError(e.Status, msg).Wrap(e.Redacted())
 }
 
 // headerRecorder is an http.ResponseWriter that keeps the headers and

@@ -13,6 +13,7 @@
 package jwtguardgin
 
 import (
+	"errors"
 	"github.com/gin-gonic/gin"
 	"github.com/jwtguard/jwtguard"
 )
@@ -77,6 +78,13 @@ func Claims(c *gin.Context) (*jwtguard.Claims, bool) {
 
 func abort(c *gin.Context, g *jwtguard.Guard, err error) {
 	g.WriteError(c.Writer, c.Request, err)
-	_ = c.Error(err) // private error type: logged, never rendered
+	// gin's logger prints the error's text (the refusal's Detail: for
+	// operators); gin's ErrorLogger renders an error's Meta when it has one
+	// instead of its text, so clients never see that Detail.
+	meta := gin.H{"error": "unauthorized"}
+	if e := (*jwtguard.Error)(nil); errors.As(err, &e) {
+		meta = gin.H{"error": e.Code, "error_description": e.Description}
+	}
+	c.Error(err).SetMeta(meta) //nolint:errcheck // the chain is aborted; the error is for logs
 	c.Abort()
 }
