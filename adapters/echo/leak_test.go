@@ -11,11 +11,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// TestNoDetailLeakEchoDebugLeaksDetail: with WithEchoErrorHandler and echo's
+// TestNoDetailLeakEchoDebug: with WithEchoErrorHandler and echo's
 // Debug mode, the default error handler sends HTTPError.Error(), which
 // includes Internal.Error(), i.e. the *jwtguard.Error's Detail.
 // (Documented in WithEchoErrorHandler; avoidable.)
-func TestNoDetailLeakEchoDebugLeaksDetail(t *testing.T) {
+func TestNoDetailLeakEchoDebug(t *testing.T) {
 	idp := jwtguardtest.NewIssuer(t, "ES256")
 	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(idp.JWKSURL()),
 		jwtguard.WithIssuer("https://internal-idp.corp.example/"), jwtguard.WithAudience("a"))

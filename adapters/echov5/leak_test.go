@@ -11,7 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 )
 
-func TestNoDetailLeakEchoV5DefaultHandlerNoLeak(t *testing.T) {
+func TestNoDetailLeakEchoV5DefaultHandler(t *testing.T) {
 	idp := jwtguardtest.NewIssuer(t, "ES256")
 	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(idp.JWKSURL()),
 		jwtguard.WithIssuer("https://internal-idp.corp.example/"), jwtguard.WithAudience("a"))

@@ -11,12 +11,12 @@ import (
 	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
-// TestNoDetailLeakGinErrorLoggerLeaksDetail: gin's stock ErrorLogger middleware
+// TestNoDetailLeakGinErrorLogger: gin's stock ErrorLogger middleware
 // renders every error in c.Errors (ErrorTypeAny includes private errors)
 // into the response. The adapter adds the *jwtguard.Error there, so the
 // operator-only Detail (trusted issuers, accepted audiences, key-set kids,
 // JWKS URLs and fetch errors) reaches the client.
-func TestNoDetailLeakGinErrorLoggerLeaksDetail(t *testing.T) {
+func TestNoDetailLeakGinErrorLogger(t *testing.T) {
 	idp := jwtguardtest.NewIssuer(t, "ES256")
 	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(idp.JWKSURL()),
 		jwtguard.WithIssuer("https://internal-idp.corp.example/"), // a secret-ish internal name
