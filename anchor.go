@@ -71,6 +71,9 @@ func noAlgorithmError(allowed []string, static []*jose.Key) error {
 // trustedList names the configured issuers, for details.
 func (g *Guard) trustedList() string {
 	list := slices.Sorted(maps.Keys(g.anchors))
+	for _, t := range g.templates {
+		list = append(list, t.prefix+tenantPlaceholder+t.suffix)
+	}
 	if g.dynamic != nil {
 		list = append(list, "those the resolver approves")
 	}
@@ -227,12 +230,18 @@ func buildAnchor(c *config, ic anchorConfig, fc fetchConfig, shared map[string]*
 // policyFor picks the trust anchor by the token's (still unverified) iss.
 // Only configured or resolver-approved issuers get this far, so a token can
 // never make the guard fetch from a URL of its choosing.
-func (g *Guard) anchorFor(ctx context.Context, iss string) (*anchor, error) {
+func (g *Guard) anchorFor(ctx context.Context, c *Claims) (*anchor, error) {
+	iss := c.jc.Issuer
 	if p, ok := g.anchors[iss]; ok {
 		return p, nil
 	}
 	if g.anyIssuer != nil {
 		return g.anyIssuer, nil
+	}
+	for _, t := range g.templates {
+		if p, ok := t.match(iss, c.jc.TenantID); ok {
+			return p, nil
+		}
 	}
 	if iss == "" {
 		return nil, failf(ErrMissingClaim, `no "iss" claim (trusted: %s)`, g.trustedList())

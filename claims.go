@@ -58,6 +58,10 @@ func (c *Claims) ID() string { return c.jc.ID }
 // package issuer puts in its tokens), read as strictly as the others.
 func (c *Claims) SessionID() string { return c.jc.SessionID }
 
+// TenantID returns the tid claim (Microsoft Entra ID's tenant), read as
+// strictly as the others.
+func (c *Claims) TenantID() string { return c.jc.TenantID }
+
 // Audience returns the aud claim as a list (a single string becomes one element).
 func (c *Claims) Audience() []string { return slices.Clone(c.jc.Audience) }
 

@@ -27,6 +27,7 @@ const (
 type Guard struct {
 	anchors   map[string]*anchor // by issuer
 	anyIssuer *anchor            // with WithoutIssuerCheck
+	templates []*templateAnchor  // from WithIssuerTemplate
 	remotes   []*remoteJWKS
 	sources   []TokenSource
 
@@ -136,6 +137,13 @@ func (c *config) build() (*Guard, error) {
 			}
 			g.anchors[iss] = p
 		}
+	}
+	for _, t := range c.templates {
+		p, _, err := buildAnchor(c, t.anchorConfig, fc, shared)
+		if err != nil {
+			return nil, fmt.Errorf("issuer template %q: %v", t.prefix+tenantPlaceholder+t.suffix, err)
+		}
+		g.templates = append(g.templates, &templateAnchor{prefix: t.prefix, suffix: t.suffix, tenants: t.tenants, anchor: p})
 	}
 	for _, r := range shared {
 		g.remotes = append(g.remotes, r)

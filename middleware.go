@@ -130,7 +130,7 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 // claims.
 func (g *Guard) checkToken(ctx context.Context, t *jose.Token, claims *Claims, now time.Time) (_ *anchor, epoch uint64, _ error) {
 	h := &t.Header
-	p, err := g.anchorFor(ctx, claims.jc.Issuer)
+	p, err := g.anchorFor(ctx, claims)
 	if err != nil {
 		return nil, 0, err
 	}

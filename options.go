@@ -59,7 +59,8 @@ func (o issuerOption) applyIssuer(ic *anchorConfig) error { return o(ic) }
 // so that several trusted issuers can each have their own.
 type config struct {
 	anchorConfig
-	trusted []anchorConfig // from WithTrustedIssuer
+	trusted   []anchorConfig   // from WithTrustedIssuer
+	templates []templateConfig // from WithIssuerTemplate
 
 	sources          []TokenSource
 	optional         bool
@@ -99,6 +100,7 @@ type anchorConfig struct {
 	required            []string // claims that must be present
 	jwksHosts           []string // hosts a discovered jwks_uri may name besides the issuer's
 	keySet              *KeySet  // a key set shared with other guards
+	tenants             []string // WithTenants, for templates
 }
 
 // equal reports whether two anchors are configured alike (a resolver's
@@ -110,7 +112,7 @@ func (ic *anchorConfig) equal(o *anchorConfig) bool {
 		slices.Equal(ic.types, o.types) && ic.jwksURL == o.jwksURL && ic.discovery == o.discovery &&
 		slices.EqualFunc(ic.static, o.static, (*jose.Key).Equal) && ic.noAudience == o.noAudience &&
 		ic.maxAge == o.maxAge && ic.maxLifetime == o.maxLifetime &&
-		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts) && ic.keySet == o.keySet
+		slices.Equal(ic.required, o.required) && slices.Equal(ic.jwksHosts, o.jwksHosts) && ic.keySet == o.keySet && slices.Equal(ic.tenants, o.tenants)
 }
 
 // hasKeys reports whether the anchor names where its keys come from.
@@ -455,7 +457,18 @@ func (c *config) fetchConfig(now func() time.Time, log *slog.Logger) fetchConfig
 
 func (c *config) validate() error {
 	top := &c.anchorConfig
-	if !top.hasKeys() && len(c.trusted) == 0 && c.resolver == nil {
+	if len(top.tenants) > 0 || slices.ContainsFunc(c.trusted, func(t anchorConfig) bool { return len(t.tenants) > 0 }) {
+		return errTemplateTenants
+	}
+	for _, t := range c.templates {
+		if len(t.audiences) == 0 && !t.noAudience && len(top.audiences) == 0 {
+			return fmt.Errorf("no audience for issuer template %q: use WithAudience, or WithoutAudienceCheck inside WithIssuerTemplate", t.prefix+tenantPlaceholder+t.suffix)
+		}
+	}
+	if c.noIssuerCheck && len(c.templates) > 0 {
+		return errors.New("WithoutIssuerCheck cannot be combined with WithIssuerTemplate")
+	}
+	if !top.hasKeys() && len(c.trusted) == 0 && len(c.templates) == 0 && c.resolver == nil {
 		return errors.New("no keys: use WithJWKS, WithIssuerDiscovery, WithPublicKey, WithPEM, WithJWKSet, WithHMACSecret or WithTrustedIssuer")
 	}
 	if top.hasKeys() || len(top.issuers) > 0 {
