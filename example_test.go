@@ -2,10 +2,12 @@ package jwtguard_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -59,10 +61,14 @@ func Example() {
 }
 
 func ExampleGuard_RequireScopes() {
-	secret := []byte("an HMAC secret of at least 32 bytes!")
+	idp, err := jwtguardtest.StartIssuer("HS256") // signs with a fresh 32-byte secret
+	if err != nil {
+		panic(err)
+	}
+	defer idp.Close()
 	g, err := jwtguard.New(context.Background(),
-		jwtguard.WithHMACSecret(secret),
-		jwtguard.WithIssuer("https://login.example.com"),
+		jwtguard.WithHMACSecret(idp.Secret()),
+		jwtguard.WithIssuer(idp.URL),
 		jwtguard.WithAudience("orders-api"),
 	)
 	if err != nil {
@@ -71,7 +77,7 @@ func ExampleGuard_RequireScopes() {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	h := g.Handler(g.RequireScopes("orders:write")(ok))
 
-	token := signHS256(secret, `{"iss":"https://login.example.com","aud":"orders-api","exp":4102444800,"scope":"orders:read"}`)
+	token := idp.Sign(jwtguardtest.Claims{"aud": "orders-api", "scope": "orders:read"})
 	r := httptest.NewRequest("POST", "/orders", nil)
 	r.Header.Set("Authorization", "Bearer "+token)
 	w := httptest.NewRecorder()
@@ -139,4 +145,65 @@ func ExampleWithCredentialsOptional() {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	fmt.Println(w.Code, w.Body.String())
 	// Output: 200 welcome, guest
+}
+
+// ExampleRevocationList revokes a token on logout: the guard refuses it at
+// once, even from its cache of verified tokens.
+func ExampleRevocationList() {
+	idp, err := jwtguardtest.StartIssuer("ES256")
+	if err != nil {
+		panic(err)
+	}
+	defer idp.Close()
+	revoked := jwtguard.NewRevocationList(nil)
+	g, err := jwtguard.New(context.Background(),
+		jwtguard.WithJWKS(idp.JWKSURL()), jwtguard.WithIssuer(idp.URL), jwtguard.WithAudience("orders-api"),
+		jwtguard.WithRevocations(revoked),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	token := idp.Sign(jwtguardtest.Claims{"aud": "orders-api", "sub": "alice", "sid": "session-1"})
+	_, err = g.Verify(context.Background(), token)
+	fmt.Println("before logout:", err)
+
+	revoked.RevokeSession(idp.URL, "session-1", time.Now().Add(time.Hour)) // logout
+	_, err = g.Verify(context.Background(), token)
+	fmt.Println("after logout:", errors.Is(err, jwtguard.ErrRevoked))
+	// Output:
+	// before logout: <nil>
+	// after logout: true
+}
+
+// ExampleWithIssuerTemplate trusts the tenants of a multi-tenant identity
+// provider (Microsoft Entra ID's "https://login.microsoftonline.com/{tid}/v2.0"),
+// which all sign with one key set.
+func ExampleWithIssuerTemplate() {
+	idp, err := jwtguardtest.StartIssuer("RS256")
+	if err != nil {
+		panic(err)
+	}
+	defer idp.Close()
+	g, err := jwtguard.New(context.Background(),
+		jwtguard.WithIssuerTemplate(idp.URL+"/{tid}/v2.0",
+			jwtguard.WithJWKS(idp.JWKSURL()), // Entra: https://login.microsoftonline.com/common/discovery/v2.0/keys
+			jwtguard.WithAudience("api://orders")),
+	)
+	if err != nil {
+		panic(err)
+	}
+	defer g.Close()
+	for _, tid := range []string{"contoso", "fabrikam"} {
+		token := idp.Sign(jwtguardtest.Claims{"iss": idp.URL + "/" + tid + "/v2.0", "tid": tid, "aud": "api://orders"})
+		c, err := g.Verify(context.Background(), token)
+		fmt.Println(c.TenantID(), err)
+	}
+	forged := idp.Sign(jwtguardtest.Claims{"iss": idp.URL + "/contoso/v2.0", "tid": "fabrikam", "aud": "api://orders"})
+	_, err = g.Verify(context.Background(), forged)
+	fmt.Println(errors.Is(err, jwtguard.ErrIssuer))
+	// Output:
+	// contoso <nil>
+	// fabrikam <nil>
+	// true
 }

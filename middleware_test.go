@@ -629,13 +629,3 @@ func (s *syncWriter) String() string {
 	defer s.mu.Unlock()
 	return s.w.String()
 }
-
-// signHS256 makes an HS256 token for examples.
-func signHS256(secret []byte, payload string) string {
-	input := b64(`{"alg":"HS256","typ":"JWT"}`) + "." + b64(payload)
-	sig, err := jwsbb.Sign(secret, "HS256", []byte(input), nil)
-	if err != nil {
-		panic(err)
-	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
-}
