@@ -57,7 +57,7 @@ func noAlgorithmError(allowed []string, static []*jose.Key) error {
 			continue
 		}
 		for _, a := range allowed {
-			if need := map[string]int{"HS384": 48, "HS512": 64}[a]; need > len(secret) {
+			if need := hmacSecretSize[a]; need > len(secret) {
 				return fmt.Errorf("%s needs a secret of at least %d bytes; WithHMACSecret has %d", a, need, len(secret))
 			}
 		}
@@ -137,6 +137,7 @@ type anchor struct {
 	keys      keySource
 	maxAge    time.Duration // 0: no limit
 	maxLife   time.Duration // 0: no limit
+	secretLen int           // the longest HMAC secret, for details
 	required  []string
 	// retired is set when the policy stops being trusted (a resolver's
 	// issuer evicted or no longer approved): its cached tokens die with it.
@@ -205,6 +206,11 @@ func buildAnchor(c *config, ic anchorConfig, fc fetchConfig, shared map[string]*
 		p.keys = ic.keySet.src
 	case len(ic.static) > 0:
 		p.keys = staticKeys{jose.NewKeySet(ic.static)}
+		for _, k := range ic.static {
+			if b, ok := k.Key.([]byte); ok {
+				p.secretLen = max(p.secretLen, len(b))
+			}
+		}
 	case ic.jwksURL != "" || ic.discovery != "":
 		key := "jwks " + ic.jwksURL
 		if ic.discovery != "" {

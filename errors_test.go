@@ -223,3 +223,48 @@ func TestKeyFailuresAreNeverSilent(t *testing.T) { // not parallel: it swaps slo
 		t.Fatalf("%d warnings, want 1:\n%s", n, logs.String())
 	}
 }
+
+// TestClientMistakesSaySo: the commonest client mistakes get details that
+// name them.
+func TestClientMistakesSaySo(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	g := newGuard(t, iss)
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience})
+	tests := []struct {
+		name   string
+		header string
+		want   string
+	}{
+		{"no Bearer prefix", token, `scheme is "` + token[:20] + `…", not Bearer`},
+		{"quoted token", `Bearer "` + token + `"`, "outside RFC 6750's b64token at byte 0"},
+		{"trailing newline", "Bearer " + token + "\n", "outside RFC 6750's b64token at byte"},
+		{"Basic", "Basic dXNlcjpwYXNz", `scheme is "Basic", not Bearer`},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header["Authorization"] = []string{tt.header}
+		_, err := g.Authenticate(r)
+		var e *jwtguard.Error
+		if !errors.As(err, &e) || !strings.Contains(e.Detail, tt.want) {
+			t.Errorf("%s: %v, want a detail with %q", tt.name, err, tt.want)
+		}
+	}
+	_, err := g.Verify(t.Context(), "Bearer "+token)
+	if err == nil || !strings.Contains(err.Error(), `pass Verify the token alone`) {
+		t.Errorf("Verify with the scheme: %v", err)
+	}
+}
+
+// An HS512 token against a 32-byte secret says why, not only that HS512 is
+// not accepted.
+func TestShortSecretSaysWhy(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "HS256")
+	g := newGuard(t, iss) // WithHMACSecret(iss.Secret()): 32 bytes
+	token := iss.SignRaw(map[string]any{"alg": "HS512"}, []byte(`{"iss":"`+iss.URL+`","aud":"`+audience+`","exp":9999999999}`))
+	_, err := g.Authenticate(bearer(token))
+	if err == nil || !strings.Contains(err.Error(), "HS512 needs a secret of at least 64 bytes, WithHMACSecret has 32") {
+		t.Fatalf("got %v", err)
+	}
+}

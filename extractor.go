@@ -37,21 +37,34 @@ func bearerToken(r *http.Request) (string, error) {
 		return "", nil
 	case 1:
 	default:
-		return "", ErrInvalidRequest
+		return "", invalidRequest("%d Authorization headers", len(values))
 	}
 	v := values[0]
 	scheme, rest, _ := strings.Cut(v, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
 		if strings.TrimSpace(v) == "" {
-			return "", ErrInvalidRequest
+			return "", invalidRequest("empty Authorization header")
 		}
 		return "", nil
 	}
 	token := strings.TrimLeft(rest, " ")
-	if !isB64Token(token) {
-		return "", ErrInvalidRequest
+	if i := b64TokenEnd(token); i < len(token) || token == "" {
+		if token == "" {
+			return "", invalidRequest("Bearer with no token")
+		}
+		return "", invalidRequest("Bearer token has a character outside RFC 6750's b64token at byte %d (a quote, a newline, a space?)", i)
 	}
 	return token, nil
+}
+
+// b64TokenEnd returns the length of the longest b64token prefix of s.
+func b64TokenEnd(s string) int {
+	for i := range len(s) {
+		if !isB64Token(s[:i+1]) {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // isB64Token checks RFC 6750's b64token:
@@ -154,6 +167,13 @@ func noTokenDetail(r *http.Request, sources []TokenSource) string {
 			hint = "; the request came over plain http, and browsers send " + s.cookie + " over https only"
 		}
 	}
+	if v := r.Header.Get("Authorization"); v != "" && hint == "" {
+		scheme, _, _ := strings.Cut(v, " ")
+		if len(scheme) > 20 {
+			scheme = scheme[:20] + "…"
+		}
+		hint = fmt.Sprintf("; the Authorization header's scheme is %q, not Bearer (a token sent without the \"Bearer \" prefix?)", scheme)
+	}
 	return "no token in " + strings.Join(names, ", ") + hint
 }
 
@@ -182,3 +202,14 @@ func extractToken(r *http.Request, sources []TokenSource) (string, *TokenSource,
 	}
 	return token, from, nil
 }
+
+// invalidRequest is a malformed-credentials error (ErrInvalidRequest) that
+// says what was wrong, for the log.
+func invalidRequest(format string, args ...any) error {
+	return &requestError{fmt.Sprintf(format, args...)}
+}
+
+type requestError struct{ detail string }
+
+func (e *requestError) Error() string { return e.detail }
+func (e *requestError) Unwrap() error { return ErrInvalidRequest }

@@ -37,9 +37,9 @@ func (s staticKeys) usable() bool                                          { ret
 
 // KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
 type KeySourceStatus struct {
-	URL           string    `json:"url"`
+	URL           string    `json:"url,omitempty"`
 	Issuer        string    `json:"issuer,omitempty"` // for discovered key sets
-	KeyIDs        []string  `json:"kids"`
+	KeyIDs        []string  `json:"kids,omitempty"`
 	Ready         bool      `json:"ready"` // keys are loaded and within their stale window
 	Stale         bool      `json:"stale"` // serving keys past their refresh time because fetches fail
 	LastSuccess   time.Time `json:"last_success,omitzero"`

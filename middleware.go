@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -106,7 +107,11 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 	}
 	t, err := jose.ParseCompact(token)
 	if err != nil {
-		return nil, nil, 0, fromJOSE(err)
+		e := fromJOSE(err)
+		if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
+			e.Detail += ` (the token starts with "Bearer ": pass Verify the token alone)`
+		}
+		return nil, nil, 0, e
 	}
 	claims, err := parseClaims(t.Payload)
 	if err != nil {
@@ -135,7 +140,13 @@ func (g *Guard) checkToken(ctx context.Context, t *jose.Token, claims *Claims, n
 		return nil, 0, err
 	}
 	if !slices.Contains(p.algs, h.Alg) {
-		return p, 0, failf(ErrUnsupportedAlgorithm, "algorithm %s not accepted (accepted: %s)", quote(h.Alg), strings.Join(p.algs, ", "))
+		e := failf(ErrUnsupportedAlgorithm, "algorithm %s not accepted (accepted: %s)", quote(h.Alg), strings.Join(p.algs, ", "))
+		if need := hmacSecretSize[h.Alg]; need > 0 && p.secretLen == 0 {
+			e.Detail += "; HMAC tokens need WithHMACSecret (a key set holds public keys only)"
+		} else if need > p.secretLen {
+			e.Detail += fmt.Sprintf("; %s needs a secret of at least %d bytes, WithHMACSecret has %d", h.Alg, need, p.secretLen)
+		}
+		return p, 0, e
 	}
 	if len(p.types) > 0 && !slices.ContainsFunc(p.types, func(want string) bool { return jose.TypMatches(h.Typ, want) }) {
 		return p, 0, failf(ErrUnsupportedHeader, "typ %s not accepted (required: %s)", quote(h.Typ), quoteList(p.types))
@@ -150,6 +161,9 @@ func (g *Guard) checkToken(ctx context.Context, t *jose.Token, claims *Claims, n
 	claims.header = TokenHeader{Alg: h.Alg, Kid: h.Kid, Typ: h.Typ}
 	return p, epoch, nil
 }
+
+// hmacSecretSize is the least secret each HMAC algorithm takes (RFC 7518 §3.2).
+var hmacSecretSize = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
 
 // fromJOSE maps an error of internal/jose to the guard's: its sentinel,
 // with the error's text as the detail.
