@@ -261,9 +261,12 @@ func TestClientMistakesSaySo(t *testing.T) {
 func TestShortSecretSaysWhy(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "HS256")
-	g := newGuard(t, iss) // WithHMACSecret(iss.Secret()): 32 bytes
+	g, err := jwtguard.New(t.Context(), jwtguard.WithHMACSecret(make([]byte, 32)), jwtguard.WithIssuer(iss.URL), jwtguard.WithAudience(audience))
+	if err != nil {
+		t.Fatal(err)
+	}
 	token := iss.SignRaw(map[string]any{"alg": "HS512"}, []byte(`{"iss":"`+iss.URL+`","aud":"`+audience+`","exp":9999999999}`))
-	_, err := g.Authenticate(bearer(token))
+	_, err = g.Authenticate(bearer(token))
 	if err == nil || !strings.Contains(err.Error(), "HS512 needs a secret of at least 64 bytes, WithHMACSecret has 32") {
 		t.Fatalf("got %v", err)
 	}
