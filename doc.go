@@ -9,7 +9,7 @@
 //		jwtguard.WithIssuer("https://idp.example.com/"),
 //		jwtguard.WithAudience("orders-api"),
 //	)
-//	mux.Handle("/api/", g.Handler(api))
+//	mux.Handle("/api/", g.Handler(api)) // api is an http.Handler
 //	// in a handler:
 //	claims, ok := jwtguard.ClaimsFromContext(r.Context())
 //
@@ -27,7 +27,8 @@
 //     registered claims); crit headers are refused; tokens are capped at 8 KiB.
 //   - A token taken from a cookie on an unsafe request is checked against
 //     cross-origin requests (net/http's CrossOriginProtection).
-//   - Refusals are RFC 6750 responses; nothing from the token is logged.
+//   - Refusals are RFC 6750 responses with fixed descriptions; the reason, in
+//     words, is in the [*Error] and the Debug log, never the token itself.
 //
 // Key sets are fetched over https only (loopback excepted), refreshed in the
 // background, refreshed early for an unknown kid at most once per cooldown,

@@ -92,7 +92,7 @@ func TestTroubleshootingTable(t *testing.T) {
 					jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{FetchTimeout: 100 * time.Millisecond}))
 			},
 			r: func() *http.Request { return request(tok(jwtguardtest.Claims{})) }},
-		{problem: "HS512 with a 32-byte secret",
+		{problem: "HS512 required (`WithAlgorithms`) with a 32-byte secret",
 			config: func() error {
 				_, err := jwtguard.New(context.Background(), jwtguard.WithHMACSecret(make([]byte, 32)),
 					jwtguard.WithAlgorithms("HS512"), jwtguard.WithIssuer(idp.URL), jwtguard.WithAudience("orders-api"))
