@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -48,12 +49,35 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			})
 			b.Run("miss", func(b *testing.B) {
-				g := newGuard(jwtguard.WithoutVerifiedTokenCache())
+				g := newGuard(jwtguard.WithVerifiedTokenCache(0))
 				b.ReportAllocs()
 				for b.Loop() {
 					if _, err := g.Verify(b.Context(), token); err != nil {
 						b.Fatal(err)
 					}
+				}
+			})
+			// never-seen: a different token on every request, with the cache on
+			// (its insertions and hashing are part of the cost).
+			const distinct = 4096
+			tokens := make([]string, distinct)
+			for i := range tokens {
+				tokens[i] = iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience, "scope": "orders:read orders:write", "jti": strconv.Itoa(i)})
+			}
+			b.Run("never-seen", func(b *testing.B) {
+				g := newGuard()
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if i == distinct { // every token once; then a fresh guard with an empty cache
+						b.StopTimer()
+						g, i = newGuard(), 0
+						b.StartTimer()
+					}
+					if _, err := g.Verify(b.Context(), tokens[i]); err != nil {
+						b.Fatal(err)
+					}
+					i++
 				}
 			})
 			b.Run("hit", func(b *testing.B) {

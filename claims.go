@@ -108,7 +108,7 @@ func DecodeClaims[T any](c *Claims) (T, error) {
 // ClaimsFromJSON builds Claims from a JSON claims set without verifying
 // anything. It is for tests (with [NewContext]) and for tokens verified elsewhere.
 func ClaimsFromJSON(payload []byte) (*Claims, error) {
-	return parseClaims(payload)
+	return parseClaims(bytes.Clone(payload)) // the claims share their payload's memory
 }
 
 // parseClaims reads a claims set strictly (see internal/jose).

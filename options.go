@@ -539,16 +539,18 @@ func WithoutCrossOriginCheck() Option {
 	return guardOption(func(c *config) error { c.noCrossOrigin = true; return nil })
 }
 
-// WithVerifiedTokenCache sets how many verified tokens are remembered, so a
-// client that reuses its access token skips the signature check. A cached
+// WithVerifiedTokenCache sets how many verified tokens are remembered, so
+// a client that reuses its access token skips the signature check; 0
+// turns the cache off (every token verified on every request). A cached
 // token is still checked on every use against exp/nbf (same clock and
-// leeway), against the key set (a removed key drops its tokens), and by
-// every WithValidator. Tokens over 4 KiB are not cached. Default: 10,000
-// entries (about 13 MB at most).
+// leeway) and any maximum age, against the key set (a removed key drops
+// its tokens) and its trust anchor (a resolver's approval), and by every
+// Revoker and WithValidator. Tokens over 4 KiB are not cached. Default:
+// 10,000 entries (about 13 MB at most).
 func WithVerifiedTokenCache(entries int) Option {
 	return guardOption(func(c *config) error {
-		if entries <= 0 {
-			return errors.New("cache size must be positive; use WithoutVerifiedTokenCache to turn it off")
+		if entries < 0 {
+			return errors.New("WithVerifiedTokenCache: entries must be 0 (off) or more")
 		}
 		c.verifiedCacheMax = entries
 		return nil
@@ -562,10 +564,6 @@ func WithRawToken() Option {
 	return guardOption(func(c *config) error { c.keepRaw = true; return nil })
 }
 
-// WithoutVerifiedTokenCache verifies every token's signature on every request.
-func WithoutVerifiedTokenCache() Option {
-	return guardOption(func(c *config) error { c.verifiedCacheMax = -1; return nil })
-}
 
 // WithDecryptionKey accepts encrypted tokens (compact JWE, RFC 7516) that
 // carry a signed JWT (cty "JWT", RFC 7519 §5.2), opened with key: an

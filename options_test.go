@@ -66,9 +66,9 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("with InsecureAllowHTTPKeys: %v", err)
 		}
 	})
-	t.Run("WithoutVerifiedTokenCache", func(t *testing.T) {
+	t.Run("WithVerifiedTokenCache(0)", func(t *testing.T) {
 		t.Parallel()
-		g := newGuard(t, iss, jwtguard.WithoutVerifiedTokenCache())
+		g := newGuard(t, iss, jwtguard.WithVerifiedTokenCache(0))
 		good := iss.Sign(jwtguardtest.Claims{"aud": audience})
 		for range 3 {
 			if _, err := g.Authenticate(bearer(good)); err != nil {

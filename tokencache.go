@@ -27,10 +27,15 @@ type verifiedCache struct {
 	bytesShard int
 }
 
+// cacheShard holds entries by value in a map sized up front, and their
+// insertion order in a fixed ring: a new token costs no allocation here
+// beyond what the map already has.
 type cacheShard struct {
 	mu     sync.RWMutex
-	m      map[[32]byte]*cacheEntry
-	order  [][32]byte // insertion order, for FIFO eviction
+	m      map[[32]byte]cacheEntry
+	ring   [][32]byte // insertion order, for FIFO eviction: ring[head:head+n] (wrapping)
+	head   int
+	n      int
 	bytes  int
 	hits   atomic.Uint64 // per shard, so counting causes no contention
 	misses atomic.Uint64
@@ -52,18 +57,16 @@ type cacheEntry struct {
 	size      int
 }
 
-// newTokenCache returns nil (caching off) for entries < 0.
+// newVerifiedCache returns nil (caching off) for entries <= 0.
 func newVerifiedCache(entries int) *verifiedCache {
-	if entries < 0 {
+	if entries <= 0 {
 		return nil
-	}
-	if entries == 0 {
-		entries = defaultCacheEntries
 	}
 	c := &verifiedCache{perShard: max(1, entries/cacheShards)}
 	c.bytesShard = c.perShard * (entryOverhead + 1024)
 	for i := range c.shards {
-		c.shards[i].m = make(map[[32]byte]*cacheEntry)
+		c.shards[i].m = make(map[[32]byte]cacheEntry, c.perShard)
+		c.shards[i].ring = make([][32]byte, c.perShard)
 	}
 	return c
 }
@@ -77,9 +80,9 @@ func (c *verifiedCache) cacheable(token string) bool {
 func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.RLock()
-	e := s.m[key]
+	e, ok := s.m[key]
 	s.mu.RUnlock()
-	if e == nil || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
+	if !ok || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}
@@ -88,7 +91,7 @@ func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 }
 
 func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint64) {
-	e := &cacheEntry{
+	e := cacheEntry{
 		claims:    claims,
 		validTill: claims.jc.ExpiresAt.Add(p.leeway),
 		anchor:    p,
@@ -100,7 +103,7 @@ func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint6
 			e.validTill = till
 		}
 	}
-	for _, t := range []time.Time{claims.jc.NotBefore, claims.jc.IssuedAt} {
+	for _, t := range [2]time.Time{claims.jc.NotBefore, claims.jc.IssuedAt} {
 		if t.Add(-p.leeway).After(e.validFrom) {
 			e.validFrom = t.Add(-p.leeway)
 		}
@@ -111,20 +114,26 @@ func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint6
 	if old, ok := s.m[key]; ok {
 		s.bytes -= old.size
 	} else {
-		s.order = append(s.order, key)
+		if s.n == len(s.ring) {
+			s.evictOldestLocked()
+		}
+		s.ring[(s.head+s.n)%len(s.ring)] = key
+		s.n++
 	}
 	s.m[key] = e
 	s.bytes += e.size
-	for len(s.m) > c.perShard || s.bytes > c.bytesShard {
-		oldest := s.order[0]
-		s.order = s.order[1:]
-		if old, ok := s.m[oldest]; ok {
-			s.bytes -= old.size
-			delete(s.m, oldest)
-		}
+	for s.bytes > c.bytesShard && s.n > 1 {
+		s.evictOldestLocked()
 	}
-	if cap(s.order) > 4*c.perShard { // let the FIFO's backing array shrink
-		s.order = append([][32]byte(nil), s.order...)
+}
+
+func (s *cacheShard) evictOldestLocked() {
+	oldest := s.ring[s.head]
+	s.head = (s.head + 1) % len(s.ring)
+	s.n--
+	if old, ok := s.m[oldest]; ok {
+		s.bytes -= old.size
+		delete(s.m, oldest)
 	}
 }
 

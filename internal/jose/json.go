@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Token headers and claims, and the key sets and discovery documents that
@@ -58,8 +59,6 @@ type scanner struct {
 	i     int
 	depth int
 	err   error
-	// visit receives each member of the top-level object; nil skips them.
-	visit func(name []byte, v Value) bool
 }
 
 // CheckJSON validates untrusted JSON whose top level must be an object.
@@ -68,24 +67,125 @@ func CheckJSON(b []byte) error {
 }
 
 // ScanObject validates b, which must hold one JSON object, and calls visit
-// with each of its members in order. It stops at the first error, or with
-// ErrSyntax when visit returns false. Values are validated before
-// visit sees them; a later error still fails the whole document.
+// with each of its members in order (visit may be nil). It stops at the
+// first error, or with ErrSyntax when visit returns false. Values are
+// validated before visit sees them; a later error still fails the whole
+// document.
 func ScanObject(b []byte, visit func(name []byte, v Value) bool) error {
-	s := scanner{b: b, visit: visit}
-	s.space()
-	if s.i >= len(b) || b[s.i] != '{' {
-		return ErrSyntax
+	var r ObjectReader
+	r.Reset(b)
+	for {
+		name, v, ok := r.Next()
+		if !ok {
+			return r.Err()
+		}
+		if visit != nil && !visit(name, v) {
+			return ErrSyntax
+		}
 	}
-	s.value()
+}
+
+// ObjectReader reads the members of one JSON object in order, validating
+// everything as it goes (ScanObject without a callback, so the hot path
+// allocates nothing for closures). Its zero value is not ready: Reset it.
+type ObjectReader struct {
+	s     scanner
+	names memberNames
+	state uint8 // 0: before '{', 1: at a member, 2: after '}'
+	err   error
+}
+
+// Reset starts reading b.
+func (r *ObjectReader) Reset(b []byte) {
+	*r = ObjectReader{s: scanner{b: b}}
+}
+
+// Next returns the next member. After it returns false, Err says whether
+// the document was one well-formed object.
+func (r *ObjectReader) Next() (name []byte, v Value, ok bool) {
+	s := &r.s
+	switch r.state {
+	case 0:
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != '{' {
+			r.err = ErrSyntax
+			return nil, Value{}, false
+		}
+		s.enter()
+		if s.i < len(s.b) && s.b[s.i] == '}' {
+			s.i++
+			r.state = 2
+			return nil, Value{}, r.finish()
+		}
+		r.state = 1
+	case 2:
+		return nil, Value{}, r.finish()
+	}
+	if r.err != nil {
+		return nil, Value{}, false
+	}
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return r.syntax()
+	}
+	start := s.i
+	escaped := s.str()
 	if s.err != nil {
-		return s.err
+		r.err = s.err
+		return nil, Value{}, false
+	}
+	name = s.b[start+1 : s.i-1]
+	if escaped {
+		name = []byte(unescape(name))
+	}
+	if !r.names.add(name) {
+		r.err = ErrDuplicate
+		return nil, Value{}, false
 	}
 	s.space()
-	if s.i != len(b) {
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return r.syntax()
+	}
+	s.i++
+	s.space()
+	v = s.value()
+	if s.err != nil {
+		r.err = s.err
+		return nil, Value{}, false
+	}
+	s.space()
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == ',':
+		s.i++
+		s.space()
+	case s.i < len(s.b) && s.b[s.i] == '}':
+		s.i++
+		r.state = 2
+	default:
+		return r.syntax()
+	}
+	return name, v, true
+}
+
+func (r *ObjectReader) syntax() ([]byte, Value, bool) {
+	r.err = ErrSyntax
+	return nil, Value{}, false
+}
+
+// finish checks that nothing but white space follows the object.
+func (r *ObjectReader) finish() bool {
+	r.s.space()
+	if r.err == nil && r.s.i != len(r.s.b) {
+		r.err = ErrSyntax
+	}
+	return false
+}
+
+// Err is the reader's verdict once Next has returned false.
+func (r *ObjectReader) Err() error {
+	if r.err == nil && r.state != 2 {
 		return ErrSyntax
 	}
-	return nil
+	return r.err
 }
 
 func (s *scanner) fail(err error) {
@@ -189,7 +289,6 @@ func (s *scanner) array() {
 }
 
 func (s *scanner) object() {
-	top := s.depth == 0
 	if !s.enter() {
 		return
 	}
@@ -222,12 +321,8 @@ func (s *scanner) object() {
 		}
 		s.i++
 		s.space()
-		v := s.value()
+		s.value()
 		if s.err != nil {
-			return
-		}
-		if top && s.visit != nil && !s.visit(name, v) {
-			s.fail(ErrSyntax)
 			return
 		}
 		s.space()
@@ -541,12 +636,19 @@ func foldRune(r rune) rune {
 }
 
 // text returns the string a validated string value holds.
+//
+// A string without escapes shares the input's memory instead of copying
+// it: ScanObject's callers (ParseHeader, ParseClaims) keep the input
+// alive and never write to it.
 func (v Value) text() string {
 	body := v.raw[1 : len(v.raw)-1]
 	if v.escaped {
 		return unescape(body)
 	}
-	return string(body)
+	if len(body) == 0 {
+		return ""
+	}
+	return unsafe.String(&body[0], len(body))
 }
 
 // elements calls f with each element of a validated array.
@@ -647,12 +749,18 @@ func splitScope(s string) []string {
 
 // ParseHeader reads a protected header; alg is required.
 func ParseHeader(b []byte, h *Header) error {
-	var bad string
-	err := ScanObject(b, func(name []byte, v Value) bool {
+	var r ObjectReader
+	r.Reset(b)
+	for {
+		name, v, more := r.Next()
+		if !more {
+			break
+		}
 		ok := true
 		switch string(name) {
 		case "alg":
 			ok = readString(v, &h.Alg)
+			h.Alg = internAlg(h.Alg)
 		case "kid":
 			ok = readString(v, &h.Kid)
 		case "typ":
@@ -667,16 +775,13 @@ func ParseHeader(b []byte, h *Header) error {
 			h.Zip = true
 		}
 		if !ok {
-			bad = string(name)
+			return malformed("header member %q is not a string", name)
 		}
-		return ok
-	})
-	switch {
-	case bad != "":
-		return malformed("header member %q is not a string", bad)
-	case err != nil:
+	}
+	if err := r.Err(); err != nil {
 		return malformed("header: %v", err)
-	case h.Alg == "":
+	}
+	if h.Alg == "" {
 		return malformed(`header has no "alg"`)
 	}
 	return nil
@@ -697,14 +802,29 @@ type Claims struct {
 	Raw                 []byte // the payload JSON
 }
 
-// ParseClaims reads a claims set. Registered claims must have their RFC
+// internAlg returns the table's own string for a known alg, so a header
+// does not keep its buffer alive through it.
+func internAlg(alg string) string {
+	if a, ok := algorithms[alg]; ok {
+		return a.name
+	}
+	return alg
+}
+
+// ParseClaims reads a claims set. The payload must not change afterwards:
+// the claims' strings share its memory. Registered claims must have their RFC
 // 7519 types (null is not a string or a number); scope, scp and
 // permissions may be null.
 func ParseClaims(payload []byte, c *Claims) error {
 	c.Raw = payload
 	var scope, scp []string
-	var bad string
-	err := ScanObject(payload, func(name []byte, v Value) bool {
+	var r ObjectReader
+	r.Reset(payload)
+	for {
+		name, v, more := r.Next()
+		if !more {
+			break
+		}
 		ok := true
 		switch string(name) {
 		case "iss":
@@ -733,14 +853,10 @@ func ParseClaims(payload []byte, c *Claims) error {
 			ok = scopeClaim(v, &c.Permissions)
 		}
 		if !ok {
-			bad = string(name)
+			return malformed("claim %q has the wrong type", name)
 		}
-		return ok
-	})
-	switch {
-	case bad != "":
-		return malformed("claim %q has the wrong type", bad)
-	case err != nil:
+	}
+	if err := r.Err(); err != nil {
 		return malformed("claims: %v", err)
 	}
 	c.Scopes = mergeScopes(scope, scp)

@@ -72,6 +72,7 @@ type Key struct {
 	Kid  string
 	Algs []string // the algorithms this key may verify, in table order
 	Key  any      // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or []byte
+	hmac *hmacKey // for a []byte secret
 }
 
 func (k *Key) Allows(alg string) bool { return slices.Contains(k.Algs, alg) }
@@ -172,6 +173,9 @@ func NewKey(kid, alg string, raw any) (*Key, error) {
 		return nil, err
 	}
 	k := &Key{Kid: kid, Key: key}
+	if secret, ok := key.([]byte); ok {
+		k.hmac = newHMACKey(secret)
+	}
 	if alg != "" {
 		a, ok := algorithms[alg]
 		if !ok {
@@ -522,9 +526,9 @@ func (s *KeySet) Verify(t *Token) error {
 	if len(cands) == 0 {
 		return ErrAlgorithm
 	}
-	signed := []byte(t.SigningInput)
+	signed := stringBytes(t.SigningInput)
 	for _, k := range cands {
-		if VerifySignature(k.Key, h.Alg, signed, t.Signature) {
+		if k.verify(h.Alg, signed, t.Signature) {
 			return nil
 		}
 	}
