@@ -564,7 +564,6 @@ func WithRawToken() Option {
 	return guardOption(func(c *config) error { c.keepRaw = true; return nil })
 }
 
-
 // WithDecryptionKey accepts encrypted tokens (compact JWE, RFC 7516) that
 // carry a signed JWT (cty "JWT", RFC 7519 §5.2), opened with key: an
 // *rsa.PrivateKey (RSA-OAEP, -256, -384, -512), an *ecdsa.PrivateKey
