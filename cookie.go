@@ -11,8 +11,8 @@ import (
 // from a sibling subdomain) is an invalid request. Cookie tokens are sent by
 // browsers on their own, so unsafe requests that carry one get a
 // cross-origin check (see [WithTrustedOrigins]).
-func FromCookie(name string) TokenSource {
-	return TokenSource{name: "cookie " + name, ambient: true, cookie: name, extract: func(r *http.Request) (string, error) {
+func FromCookie(name string) Extractor {
+	return Extractor{name: "cookie " + name, ambient: true, cookie: name, extract: func(r *http.Request) (string, error) {
 		var token string
 		found := false
 		for _, c := range r.CookiesNamed(name) {
@@ -84,8 +84,8 @@ func (c TokenCookie) Name() string {
 	}
 }
 
-// Source reads the token from this cookie; pass it to [WithTokenSources].
-func (c TokenCookie) Source() TokenSource { return FromCookie(c.Name()) }
+// Source reads the token from this cookie; pass it to [WithExtractors].
+func (c TokenCookie) Extractor() Extractor { return FromCookie(c.Name()) }
 
 // Set writes the cookie with token, expiring with it (Max-Age in whole
 // seconds, rounded up). A token already expired clears the cookie instead.

@@ -68,7 +68,7 @@ func TestCSRFMatrix(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	cookie := jwtguard.NewTokenCookie("at")
-	g := newGuard(t, iss, jwtguard.WithTokenSources(jwtguard.FromAuthorizationHeader(), cookie.Source()),
+	g := newGuard(t, iss, jwtguard.WithExtractors(jwtguard.FromAuthorizationHeader(), cookie.Extractor()),
 		jwtguard.WithTrustedOrigins("https://admin.example.com"))
 	token := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
 	h := g.Handler(protected)

@@ -1,7 +1,7 @@
 // Package jwtguard protects net/http services with JWT access tokens.
 //
 // A [Guard] takes the token from the Authorization header (or a cookie, or
-// another [TokenSource]), verifies it against a cached JWKS or static keys,
+// another [Extractor]), verifies it against a cached JWKS or static keys,
 // and puts the verified [Claims] in the request context:
 //
 //	g, err := jwtguard.New(ctx,

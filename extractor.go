@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// A TokenSource finds a token in a request. Build one with
+// An Extractor finds a token in a request (named so as not to be confused
+// with oauth2.TokenSource, which obtains tokens rather than finding them). Build one with
 // [FromAuthorizationHeader], [FromCookie], [FromHeader], [InsecureFromQuery]
-// or [FromFunc]; pass several to [WithTokenSources].
-type TokenSource struct {
+// or [FromFunc]; pass several to [WithExtractors].
+type Extractor struct {
 	name    string
 	extract func(*http.Request) (string, error)
 	// ambient sources are sent by browsers on their own (cookies), so
@@ -20,14 +21,14 @@ type TokenSource struct {
 }
 
 // String names the source, for logs.
-func (s TokenSource) String() string { return s.name }
+func (s Extractor) String() string { return s.name }
 
 // FromAuthorizationHeader reads "Authorization: Bearer <token>" (RFC 6750
 // §2.1; the scheme is case-insensitive). A repeated Authorization header or
 // a Bearer value that is not a b64token is an invalid request (400); another
 // scheme, such as Basic, counts as no token.
-func FromAuthorizationHeader() TokenSource {
-	return TokenSource{name: "authorization header", extract: bearerToken}
+func FromAuthorizationHeader() Extractor {
+	return Extractor{name: "authorization header", extract: bearerToken}
 }
 
 func bearerToken(r *http.Request) (string, error) {
@@ -95,9 +96,9 @@ func isB64Token(s string) bool {
 // FromHeader reads the whole value of header name as the token (for
 // gateways that pass tokens in, say, X-Access-Token). A repeated header is
 // an invalid request.
-func FromHeader(name string) TokenSource {
+func FromHeader(name string) Extractor {
 	key := textproto.CanonicalMIMEHeaderKey(name)
-	return TokenSource{name: "header " + key, extract: func(r *http.Request) (string, error) {
+	return Extractor{name: "header " + key, extract: func(r *http.Request) (string, error) {
 		values := r.Header[key]
 		switch {
 		case len(values) == 0:
@@ -117,8 +118,8 @@ func FromHeader(name string) TokenSource {
 // URLs end up in proxy logs, browser history and Referer headers (RFC 6750
 // §2.3, §5.3): use it only where nothing else is possible, such as WebSocket
 // handshakes from browsers.
-func InsecureFromQuery(name string) TokenSource {
-	return TokenSource{name: "query " + name, extract: func(r *http.Request) (string, error) {
+func InsecureFromQuery(name string) Extractor {
+	return Extractor{name: "query " + name, extract: func(r *http.Request) (string, error) {
 		values, ok := r.URL.Query()[name]
 		switch {
 		case !ok:
@@ -142,15 +143,15 @@ func InsecureFromQuery(name string) TokenSource {
 // auth) is open to cross-site request forgery, so unsafe requests and
 // WebSocket handshakes that use it must pass the cross-origin check. If f
 // reads only what a page's script sets explicitly (a custom header), say
-// so with [TokenSource.WithoutCrossOriginCheck].
-func FromFunc(name string, f func(*http.Request) (string, error)) TokenSource {
-	return TokenSource{name: name, extract: f, ambient: true}
+// so with [Extractor.WithoutCrossOriginCheck].
+func FromFunc(name string, f func(*http.Request) (string, error)) Extractor {
+	return Extractor{name: name, extract: f, ambient: true}
 }
 
 // WithoutCrossOriginCheck declares that browsers never send this source's
 // token on their own (it is not a cookie), so cross-origin requests that
 // use it skip the CSRF check. Wrong for any source that reads cookies.
-func (s TokenSource) WithoutCrossOriginCheck() TokenSource {
+func (s Extractor) WithoutCrossOriginCheck() Extractor {
 	s.ambient = false
 	return s
 }
@@ -158,7 +159,7 @@ func (s TokenSource) WithoutCrossOriginCheck() TokenSource {
 // noTokenDetail says where the guard looked, and why a cookie may be
 // missing: browsers never send a Secure (or __Host-/__Secure-) cookie over
 // plain http, the commonest surprise in local development.
-func noTokenDetail(r *http.Request, sources []TokenSource) string {
+func noTokenDetail(r *http.Request, sources []Extractor) string {
 	names := make([]string, len(sources))
 	hint := ""
 	for i, s := range sources {
@@ -179,10 +180,10 @@ func noTokenDetail(r *http.Request, sources []TokenSource) string {
 
 // extractToken runs every source. It returns the token and the source it
 // came from, or ErrNoToken, ErrMultipleTokens or the first source's error.
-func extractToken(r *http.Request, sources []TokenSource) (string, *TokenSource, error) {
+func extractToken(r *http.Request, sources []Extractor) (string, *Extractor, error) {
 	var (
 		token string
-		from  *TokenSource
+		from  *Extractor
 	)
 	for i := range sources {
 		t, err := sources[i].extract(r)

@@ -29,7 +29,7 @@ type Guard struct {
 	anyIssuer *anchor            // with WithoutIssuerCheck
 	templates []*templateAnchor  // from WithIssuerTemplate
 	remotes   []*remoteJWKS
-	sources   []TokenSource
+	sources   []Extractor
 
 	optional      bool
 	passPreflight bool
@@ -99,7 +99,7 @@ func (c *config) build() (*Guard, error) {
 		cache:         newVerifiedCache(c.verifiedCacheMax),
 	}
 	if len(g.sources) == 0 {
-		g.sources = []TokenSource{FromAuthorizationHeader()}
+		g.sources = []Extractor{FromAuthorizationHeader()}
 	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)

@@ -292,7 +292,7 @@ func TestCustomSourceAndWebSocketGetOriginCheck(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		source jwtguard.TokenSource
+		source jwtguard.Extractor
 		r      *http.Request
 		want   int
 	}{
@@ -307,7 +307,7 @@ func TestCustomSourceAndWebSocketGetOriginCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGuard(t, iss, jwtguard.WithTokenSources(tt.source))
+			g := newGuard(t, iss, jwtguard.WithExtractors(tt.source))
 			if w := serve(g.Handler(protected), tt.r); w.Code != tt.want {
 				t.Fatalf("status %d, want %d", w.Code, tt.want)
 			}

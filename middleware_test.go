@@ -265,11 +265,11 @@ func TestRequiredType(t *testing.T) {
 	}
 }
 
-func TestTokenSources(t *testing.T) {
+func TestExtractors(t *testing.T) {
 	t.Parallel()
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	token := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
-	g := newGuard(t, iss, jwtguard.WithTokenSources(
+	g := newGuard(t, iss, jwtguard.WithExtractors(
 		jwtguard.FromAuthorizationHeader(),
 		jwtguard.FromCookie("access_token"),
 		jwtguard.FromHeader("X-Access-Token"),

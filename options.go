@@ -16,7 +16,7 @@ import (
 // An Option configures a [Guard]; [New] checks them all. Options that set
 // one value (WithRealm, WithLeeway, WithClock, WithLogger, …) keep the last
 // one given; options that list things (WithIssuer, WithAudience,
-// WithAlgorithms, the key options, WithTokenSources, WithValidator, …)
+// WithAlgorithms, the key options, WithExtractors, WithValidator, …)
 // add to what earlier ones gave; WithJWKS, WithIssuerDiscovery and
 // WithIssuerResolver given twice are errors.
 type Option interface {
@@ -62,7 +62,7 @@ type config struct {
 	trusted   []anchorConfig   // from WithTrustedIssuer
 	templates []templateConfig // from WithIssuerTemplate
 
-	sources          []TokenSource
+	sources          []Extractor
 	optional         bool
 	passPreflight    bool
 	realm            string
@@ -315,15 +315,15 @@ func WithJWKSet(doc []byte) IssuerOption {
 	})
 }
 
-// WithTokenSources sets where tokens are looked for. Every source is
+// WithExtractors sets where tokens are looked for. Every source is
 // checked: a token in more than one is refused (RFC 6750 §2), and an
 // invalid token never falls back to another source.
 // Default: [FromAuthorizationHeader] alone.
-func WithTokenSources(sources ...TokenSource) Option {
+func WithExtractors(sources ...Extractor) Option {
 	return guardOption(func(c *config) error {
 		for _, s := range sources {
 			if s.extract == nil {
-				return errors.New("zero TokenSource")
+				return errors.New("zero Extractor")
 			}
 		}
 		c.sources = append(c.sources, sources...)

@@ -91,7 +91,7 @@ func TestOptions(t *testing.T) {
 		if src.String() != "x-session" {
 			t.Fatalf("String() = %q", src.String())
 		}
-		g := newGuard(t, iss, jwtguard.WithTokenSources(src))
+		g := newGuard(t, iss, jwtguard.WithExtractors(src))
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("X-Session", iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "alice"}))
 		if w := serve(g.Handler(protected), r); w.Code != 200 {

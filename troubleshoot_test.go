@@ -113,7 +113,7 @@ func TestTroubleshootingTable(t *testing.T) {
 			}},
 		{problem: "`__Host-` cookie over plain http (browsers do not send it)",
 			g: func() *jwtguard.Guard {
-				return std(jwtguard.WithTokenSources(jwtguard.NewTokenCookie("access_token").Source()))
+				return std(jwtguard.WithExtractors(jwtguard.NewTokenCookie("access_token").Extractor()))
 			},
 			r: func() *http.Request { return httptest.NewRequest(http.MethodGet, "http://localhost:8080/api", nil) }},
 	}

@@ -221,7 +221,7 @@ func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 }
 
 // AccessCookie is the cookie holding the access token: give its Source to
-// the guard (jwtguard.WithTokenSources(s.AccessCookie().Source())).
+// the guard (jwtguard.WithExtractors(s.AccessCookie().Extractor())).
 func (s *Sessions) AccessCookie() jwtguard.TokenCookie { return s.access }
 
 // RefreshCookie is the cookie holding the refresh token.

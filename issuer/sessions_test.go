@@ -43,7 +43,7 @@ func newSessionApp(t testing.TB, opts ...issuer.SessionOption) *sessionApp {
 	}
 	jwks, _ := iss.JWKS()
 	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(iss.URL()), jwtguard.WithAudience("api"),
-		jwtguard.WithClock(clock.Now), jwtguard.WithTokenSources(s.AccessCookie().Source()), jwtguard.WithRevocations(s.Revoker()))
+		jwtguard.WithClock(clock.Now), jwtguard.WithExtractors(s.AccessCookie().Extractor()), jwtguard.WithRevocations(s.Revoker()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,7 +647,7 @@ func TestSessionStoreDown(t *testing.T) {
 	}
 	jwks, _ := a.iss.JWKS()
 	validated, err := jwtguard.New(t.Context(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(a.iss.URL()), jwtguard.WithAudience("api"),
-		jwtguard.WithClock(a.clock.Now), jwtguard.WithTokenSources(a.sessions.AccessCookie().Source()),
+		jwtguard.WithClock(a.clock.Now), jwtguard.WithExtractors(a.sessions.AccessCookie().Extractor()),
 		jwtguard.WithValidator(a.sessions.Validator()))
 	if err != nil {
 		t.Fatal(err)

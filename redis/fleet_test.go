@@ -100,7 +100,7 @@ func (f *fleet) instance(t testing.TB, name string, rdb redis.UniversalClient, c
 		t.Fatal(err)
 	}
 	guard, err := jwtguard.New(context.Background(), jwtguard.WithJWKSet(jwks), jwtguard.WithIssuer(issuerURL), jwtguard.WithAudience("api"),
-		jwtguard.WithClock(f.now), jwtguard.WithTokenSources(sessions.AccessCookie().Source()), jwtguard.WithRevocations(mirror))
+		jwtguard.WithClock(f.now), jwtguard.WithExtractors(sessions.AccessCookie().Extractor()), jwtguard.WithRevocations(mirror))
 	if err != nil {
 		t.Fatal(err)
 	}

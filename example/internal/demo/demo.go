@@ -125,12 +125,12 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 		jwtguard.WithRevocations(sessions.Revoker()), // logout and refresh-token theft revoke at once
 	}
 	// The API takes a bearer token or the session cookie; the page only the cookie.
-	api, err := jwtguard.New(ctx, append(common, jwtguard.WithTokenSources(
-		jwtguard.FromAuthorizationHeader(), sessions.AccessCookie().Source()))...)
+	api, err := jwtguard.New(ctx, append(common, jwtguard.WithExtractors(
+		jwtguard.FromAuthorizationHeader(), sessions.AccessCookie().Extractor()))...)
 	if err != nil {
 		return nil, err
 	}
-	page, err := jwtguard.New(ctx, append(common, jwtguard.WithTokenSources(sessions.AccessCookie().Source()))...)
+	page, err := jwtguard.New(ctx, append(common, jwtguard.WithExtractors(sessions.AccessCookie().Extractor()))...)
 	if err != nil {
 		return nil, err
 	}
