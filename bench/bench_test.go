@@ -146,7 +146,7 @@ func buildJWTGuard(tb testing.TB, f *fixture, cache bool) http.Handler {
 		opts = append(opts, jwtguard.WithJWKS(f.iss.JWKSURL()), jwtguard.WithKeysAtStart())
 	}
 	if !cache {
-		opts = append(opts, jwtguard.WithoutVerifiedTokenCache())
+		opts = append(opts, jwtguard.WithVerifiedTokenCache(0))
 	}
 	g, err := jwtguard.New(context.Background(), opts...)
 	if err != nil {

@@ -44,7 +44,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/open", hello)
 	mux.Handle("/protected", newGuard().Handler(hello))
-	mux.Handle("/protected-nocache", newGuard(jwtguard.WithoutVerifiedTokenCache()).Handler(hello))
+	mux.Handle("/protected-nocache", newGuard(jwtguard.WithVerifiedTokenCache(0)).Handler(hello))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
