@@ -39,7 +39,7 @@ func (f *fleet) now() time.Time {
 	if f.clock == nil {
 		return time.Now()
 	}
-	return f.now()
+	return f.clock.Now()
 }
 
 func newFleet(t testing.TB) *fleet {
