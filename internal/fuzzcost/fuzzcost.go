@@ -11,6 +11,7 @@ import (
 	"time"
 )
 
+// The budget of one fuzz input.
 const (
 	MaxCall      = 50 * time.Millisecond
 	AllocPerByte = 64

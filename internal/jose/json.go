@@ -29,6 +29,7 @@ import (
 // MaxDepth bounds the nesting of objects and arrays in untrusted JSON.
 const MaxDepth = 16
 
+// The scanner's verdicts on a document it refuses.
 var (
 	ErrSyntax    = errors.New("invalid JSON")
 	ErrDepth     = errors.New("JSON nested deeper than 16 levels")

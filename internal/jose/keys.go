@@ -75,6 +75,7 @@ type Key struct {
 	hmac *hmacKey // for a []byte secret
 }
 
+// Allows reports whether the key may verify alg.
 func (k *Key) Allows(alg string) bool { return slices.Contains(k.Algs, alg) }
 
 // KeySet is an immutable, indexed set of keys. It is rebuilt, never changed,
@@ -85,6 +86,7 @@ type KeySet struct {
 	any   []*Key // keys without a kid: candidates for any token
 }
 
+// NewKeySet indexes keys by kid.
 func NewKeySet(keys []*Key) *KeySet {
 	s := &KeySet{Keys: keys, byKid: make(map[string][]*Key, len(keys))}
 	for _, k := range keys {
@@ -138,6 +140,7 @@ func (s *KeySet) SubsetOf(t *KeySet) bool {
 	return true
 }
 
+// Equal reports whether two keys are the same key for the same algorithms.
 func (k *Key) Equal(o *Key) bool {
 	if k.Kid != o.Kid || !slices.Equal(k.Algs, o.Algs) {
 		return false
@@ -358,6 +361,8 @@ func duplicate(keys []*Key, k *Key) bool {
 // errNotForSignatures marks a key whose use or key_ops excludes verifying.
 var errNotForSignatures = errors.New(`key not for signatures ("use" or "key_ops")`)
 
+// ParseJWK parses one JWK into a verification key; secrets only when
+// allowSecret, never private keys from a public set.
 func ParseJWK(raw []byte, allowSecret bool) (*Key, error) {
 	var hdr struct {
 		Kty    string   `json:"kty"`
