@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/redis/redistest"
 )
 
@@ -64,4 +65,75 @@ func TestCatchUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNumbersGoBack: Redis keeps its epoch but lost its last revocations
+// (a restart that replays an append-only file missing its last second, a
+// failover to a replica that lagged): the mirror reloads, takes the lower
+// number as its cursor, and applies the revocations numbered again from it.
+func TestNumbersGoBack(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	ctx := t.Context()
+	opts := []MirrorOption{WithFreshness(time.Second), WithPollInterval(50 * time.Millisecond)}
+	a, err := NewMirror(ctx, rdb, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewMirror(ctx, rdb, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.WaitReady(wait); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitReady(wait); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour)
+	for i := range 5 {
+		if err := a.RevokeToken(ctx, "i", "j"+strconv.Itoa(i), until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return b.Status().Seq == 5 })
+	// Redis forgets revocations 4 and 5.
+	keys := a.revocationKeys()
+	if err := rdb.Set(ctx, keys[2], 3, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, keys[1]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return b.Status().Seq >= 3 && b.Status().FullLoads > 1 })
+	if err := a.RevokeToken(ctx, "i", "new", until); err != nil {
+		t.Fatal(err)
+	}
+	c := claimsWithJTI(t, "new")
+	waitFor(t, func() bool { return b.Revoked(c) != nil && b.Status().Seq == 4 })
+}
+
+func waitFor(t *testing.T, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling for the sync loop
+	}
+}
+
+func claimsWithJTI(t *testing.T, jti string) *jwtguard.Claims {
+	t.Helper()
+	c, err := jwtguard.ClaimsFromJSON([]byte(`{"iss":"i","sub":"s","jti":"` + jti + `"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -377,7 +377,7 @@ func (m *Mirror) sync(ctx context.Context) error {
 	case epoch != mine || seq < cursor:
 		// First sync, or Redis lost data: reload, then write back what
 		// this mirror knows and Redis no longer does.
-		if err := m.load(ctx, epoch, seq); err != nil {
+		if err := m.load(ctx, epoch, seq, true); err != nil {
 			return err
 		}
 		if mine != "" {
@@ -398,9 +398,11 @@ func (m *Mirror) sync(ctx context.Context) error {
 	return nil
 }
 
-// load replaces the cursor with a full read of the set: every revocation
-// numbered up to seq (read before) is in it, unless expired.
-func (m *Mirror) load(ctx context.Context, epoch string, seq uint64) error {
+// load applies a full read of the set: every revocation numbered up to seq
+// (read before) is in it, unless expired. It moves the cursor to seq: only
+// forward, or also back when reset (Redis lost data and numbers again from
+// seq).
+func (m *Mirror) load(ctx context.Context, epoch string, seq uint64, reset bool) error {
 	now := m.now().UnixMilli()
 	zs, err := m.rdb.ZRangeByScoreWithScores(ctx, m.keys.revocations("set"),
 		&redis.ZRangeBy{Min: "(" + strconv.FormatInt(now, 10), Max: "+inf"}).Result()
@@ -418,7 +420,7 @@ func (m *Mirror) load(ctx context.Context, epoch string, seq uint64) error {
 			m.applyLocked(e, member, int64(z.Score))
 		}
 	}
-	if epoch != m.epoch || seq > m.cursor {
+	if reset || epoch != m.epoch || seq > m.cursor {
 		m.epoch, m.cursor = epoch, seq
 	}
 	m.fullLoads++
@@ -440,7 +442,7 @@ func (m *Mirror) catchUp(ctx context.Context, epoch string, seq uint64) error {
 			return err
 		}
 		if len(msgs) == 0 || logSeq(msgs[0].ID) != cursor+1 {
-			return m.load(ctx, epoch, seq)
+			return m.load(ctx, epoch, seq, false)
 		}
 		m.mu.Lock()
 		for _, x := range msgs {
@@ -453,7 +455,7 @@ func (m *Mirror) catchUp(ctx context.Context, epoch string, seq uint64) error {
 		progressed := m.cursor > cursor
 		m.mu.Unlock()
 		if !progressed {
-			return m.load(ctx, epoch, seq)
+			return m.load(ctx, epoch, seq, false)
 		}
 	}
 }
