@@ -800,6 +800,8 @@ type Claims struct {
 	IssuedAt            time.Time
 	Scopes              []string // scope and scp, merged
 	Permissions         []string
+	CnfX5tS256          string // cnf["x5t#S256"] (RFC 8705 §3.1), "" when absent
+	CnfJKT              string // cnf["jkt"] (RFC 9449 §6.1), "" when absent
 	Raw                 []byte // the payload JSON
 }
 
@@ -852,6 +854,8 @@ func ParseClaims(payload []byte, c *Claims) error {
 			ok = scopeClaim(v, &scp)
 		case "permissions":
 			ok = scopeClaim(v, &c.Permissions)
+		case "cnf":
+			ok = readCnf(v, c)
 		}
 		if !ok {
 			return malformed("claim %q has the wrong type", name)
