@@ -50,6 +50,7 @@ var published = []struct{ dir, path string }{
 	{"adapters/gin", "github.com/jwtguard/jwtguard/adapters/gin"},
 	{"adapters/echo", "github.com/jwtguard/jwtguard/adapters/echo"},
 	{"adapters/echov5", "github.com/jwtguard/jwtguard/adapters/echov5"},
+	{"redis", "github.com/jwtguard/jwtguard/redis"},
 }
 
 func main() {

@@ -23,11 +23,20 @@ import (
 	jwtguardecho "github.com/jwtguard/jwtguard/adapters/echo"
 	jwtguardechov5 "github.com/jwtguard/jwtguard/adapters/echov5"
 	jwtguardgin "github.com/jwtguard/jwtguard/adapters/gin"
+	"github.com/jwtguard/jwtguard/issuer"
+	jwtguardredis "github.com/jwtguard/jwtguard/redis"
 	echo4 "github.com/labstack/echo/v4"
 	echo5 "github.com/labstack/echo/v5"
 )
 
 var secret = []byte("installcheck-secret-of-32-bytes!")
+
+// The Redis module installs and its Store fits the sessions and its
+// Mirror fits the guard (no server is contacted).
+var (
+	_ issuer.Store     = (*jwtguardredis.Store)(nil)
+	_ jwtguard.Revoker = (*jwtguardredis.Mirror)(nil)
+)
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
