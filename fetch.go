@@ -25,6 +25,7 @@ type fetchConfig struct {
 	now       func() time.Time
 	log       *slog.Logger
 	onError   func(url string, err error)
+	obs       *Observer // nil: none
 }
 
 // KeySetSettings tune a fetched JWKS. The zero value of a field means its default.
@@ -180,7 +181,7 @@ func getDocument(ctx context.Context, client *http.Client, u, accept string) ([]
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("HTTP status %d", resp.StatusCode)
+		err := httpStatusError{resp.StatusCode}
 		switch code := resp.StatusCode; {
 		case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests, code >= 500:
 			return nil, nil, err

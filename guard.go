@@ -48,6 +48,7 @@ type Guard struct {
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
 	revokers      []Revoker
+	onDecision    func(context.Context, Decision) // WithObserver; nil: decisions are not timed
 }
 
 // New builds a Guard: it applies the options over the defaults, validates
@@ -97,6 +98,12 @@ func (c *config) build() (*Guard, error) {
 		keepRaw:       c.keepRaw,
 		revokers:      c.revokers,
 		cache:         newVerifiedCache(c.verifiedCacheMax),
+	}
+	if c.observer != nil {
+		g.onDecision = c.observer.OnDecision
+		if g.cache != nil {
+			g.cache.onEvict = c.observer.OnCacheEvict
+		}
 	}
 	if len(g.sources) == 0 {
 		g.sources = []Extractor{FromAuthorizationHeader()}

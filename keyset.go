@@ -89,7 +89,8 @@ type remoteJWKS struct {
 	lastErr     error
 	lastErrAt   time.Time
 	nextRefresh time.Time
-	failing     bool // the last fetch failed: logged once per change
+	failing     bool            // the last fetch failed: logged once per change
+	reported    KeySetStateKind // the last stale/unusable change reported to the Observer
 
 	fetches, fetchFailures, unknownKIDs atomic.Uint64
 }
@@ -290,6 +291,7 @@ func (j *remoteJWKS) join(ctx context.Context, respectBackoff bool) error {
 func (j *remoteJWKS) runFetch(call *fetchCall) {
 	ctx, cancel := context.WithTimeout(j.base, j.settings.FetchTimeout)
 	defer cancel()
+	start, prev := j.now(), j.state.Load()
 	st, err := j.fetch(ctx)
 	now := j.now()
 	j.mu.Lock()
@@ -324,6 +326,7 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	call.err = err
 	j.inflight = nil
 	j.mu.Unlock()
+	j.fetchObserved(ctx, start, now, prev, st, err) // before waiters wake: they see it reported
 	close(call.done)
 	// Failures are logged when they start and when they end, not on every
 	// retry: a long outage is one line, not thousands.

@@ -36,6 +36,15 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 // [WithCredentialsOptional], or a CORS preflight with
 // [InsecurePassUnauthenticatedPreflight]. Every error is an [*Error].
 func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
+	if g.onDecision != nil {
+		return g.observeAuthenticate(r)
+	}
+	return g.authenticate(r, nil)
+}
+
+// authenticate is Authenticate; o, when not nil, collects facts for the
+// Observer.
+func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 	if g.passPreflight && isPreflight(r) {
 		return nil, nil
 	}
@@ -58,21 +67,38 @@ func (g *Guard) Authenticate(r *http.Request) (*Claims, error) {
 			return nil, failf(ErrCrossOrigin, "%s: %v", src.name, err)
 		}
 	}
-	return g.Verify(r.Context(), token)
+	return g.verify(r.Context(), token, o)
 }
 
 // Verify checks a token string, wherever it came from, and returns its
 // claims. Every error is an [*Error].
 func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
+	if g.onDecision != nil {
+		return g.observeVerify(ctx, token)
+	}
+	return g.verify(ctx, token, nil)
+}
+
+// verify is Verify; o, when not nil, collects facts for the Observer and
+// gives the time.
+func (g *Guard) verify(ctx context.Context, token string, o *observation) (*Claims, error) {
 	if len(token) > g.maxTokenSize {
 		return nil, fail(ErrTokenTooLarge)
 	}
-	now := g.now()
+	var now time.Time
+	if o != nil {
+		now = o.start
+	} else {
+		now = g.now()
+	}
 	cacheable := g.cache.cacheable(token)
 	var key [32]byte
 	if cacheable {
 		key = tokenKey(token)
 		if c, ok := g.cache.get(key, now); ok {
+			if o != nil {
+				o.hit = true
+			}
 			if err := g.accept(ctx, c); err != nil {
 				return nil, err
 			}

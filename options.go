@@ -452,7 +452,7 @@ func defaultConfig() config {
 func (c *config) fetchConfig(now func() time.Time, log *slog.Logger) fetchConfig {
 	s := c.cache
 	s.fill()
-	return fetchConfig{client: safeClient(c.httpClient), settings: s, allowHTTP: c.allowHTTPKeys, now: now, log: log, onError: c.onError}
+	return fetchConfig{client: safeClient(c.httpClient), settings: s, allowHTTP: c.allowHTTPKeys, now: now, log: log, onError: c.onError, obs: c.observer}
 }
 
 func (c *config) validate() error {

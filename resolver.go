@@ -251,13 +251,18 @@ func (d *resolvedIssuers) takeTokenLocked(now time.Time) bool {
 // impatient request cannot fail the call for the others) and records the
 // answer.
 func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
+	start := d.now()
 	ic, err := d.ask(iss)
 	now := d.now()
 	d.mu.Lock()
 	defer func() {
 		delete(d.inflight, iss)
+		report := d.resolverDecidedLocked(start, call)
 		d.mu.Unlock()
 		close(call.done)
+		if report != nil {
+			report()
+		}
 	}()
 	old := d.entries[iss]
 	var refused *resolverRefusal

@@ -36,6 +36,7 @@ type keySetConfig struct {
 	onError       func(url string, err error)
 	logger        *slog.Logger // nil: silent refusals; key trouble to slog.Default
 	clock         func() time.Time
+	observer      *Observer // WithObserver
 }
 
 // NewKeySet starts fetching the JWK Set at url in the background, until
@@ -56,7 +57,7 @@ func NewKeySet(ctx context.Context, url string, opts ...KeySetOption) (*KeySet, 
 	if log == nil {
 		log = slog.Default()
 	}
-	src, err := newKeySource(url, "", nil, fetchConfig{client: safeClient(kc.httpClient), settings: s,
+	src, err := newKeySource(url, "", nil, fetchConfig{client: safeClient(kc.httpClient), settings: s, obs: kc.observer,
 		allowHTTP: kc.allowHTTPKeys, now: kc.clock, log: log, onError: kc.onError})
 	if err != nil {
 		return nil, configError(err)

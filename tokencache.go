@@ -25,6 +25,7 @@ type verifiedCache struct {
 	shards     [cacheShards]cacheShard
 	perShard   int
 	bytesShard int
+	onEvict    func(n int) // Observer.OnCacheEvict, or nil
 }
 
 // cacheShard holds entries by value in a map sized up front, and their
@@ -110,10 +111,18 @@ func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint6
 	}
 	s := &c.shards[key[0]%cacheShards]
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	evicted := s.n
+	defer func() {
+		evicted -= s.n
+		s.mu.Unlock()
+		if evicted > 0 && c.onEvict != nil {
+			c.onEvict(evicted)
+		}
+	}()
 	if old, ok := s.m[key]; ok {
 		s.bytes -= old.size
 	} else {
+		evicted++ // s.n grows by the new entry
 		if s.n == len(s.ring) {
 			s.evictOldestLocked()
 		}

@@ -1,0 +1,231 @@
+package jwtguard_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
+)
+
+// recorder keeps every event an Observer receives.
+type recorder struct {
+	mu        sync.Mutex
+	decisions []jwtguard.Decision
+	fetches   []jwtguard.KeyFetch
+	states    []jwtguard.KeySetStateKind
+	evicted   int
+}
+
+func (r *recorder) observer() jwtguard.Observer {
+	return jwtguard.Observer{
+		OnDecision: func(_ context.Context, d jwtguard.Decision) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.decisions = append(r.decisions, d)
+		},
+		OnKeyFetch: func(_ context.Context, f jwtguard.KeyFetch) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.fetches = append(r.fetches, f)
+		},
+		OnKeySetState: func(s jwtguard.KeySetState) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.states = append(r.states, s.State)
+		},
+		OnCacheEvict: func(n int) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.evicted += n
+		},
+	}
+}
+
+func TestObserverDecisions(t *testing.T) {
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	clock := jwtguardtest.NewClock(time.Now())
+	iss.SetClock(clock.Now)
+	var rec recorder
+	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithClock(clock.Now), jwtguard.WithObserver(rec.observer()),
+		jwtguard.WithKeysAtStart())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+
+	valid := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
+	expired := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clock.Now().Add(-time.Hour).Unix()})
+	wrongAud := iss.Sign(jwtguardtest.Claims{"aud": "billing"})
+	stranger := iss.Sign(jwtguardtest.Claims{"aud": audience, "iss": "https://evil.example/"})
+	for _, tok := range []string{valid, valid, expired, wrongAud, stranger} {
+		g.Verify(t.Context(), tok)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil) // no token, through Authenticate
+	g.Authenticate(r)
+	r.Header.Set("Authorization", "Bearer "+valid)
+	g.Handler(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), r) // one decision, not two
+
+	type want struct {
+		outcome jwtguard.Outcome
+		reason  error
+		issuer  string
+		alg     string
+		hit     bool
+	}
+	wants := []want{
+		{jwtguard.Accepted, nil, iss.URL, "ES256", false},
+		{jwtguard.Accepted, nil, iss.URL, "ES256", true},
+		{jwtguard.Refused, jwtguard.ErrExpired, iss.URL, "ES256", false},
+		{jwtguard.Refused, jwtguard.ErrAudience, iss.URL, "ES256", false},
+		{jwtguard.Refused, jwtguard.ErrIssuer, jwtguard.UnknownIssuer, "ES256", false}, // never the token's iss
+		{jwtguard.Refused, jwtguard.ErrNoToken, "", "", false},
+		{jwtguard.Accepted, nil, iss.URL, "ES256", true},
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.decisions) != len(wants) {
+		t.Fatalf("%d decisions, want %d: %+v", len(rec.decisions), len(wants), rec.decisions)
+	}
+	for i, w := range wants {
+		d := rec.decisions[i]
+		if d.Outcome != w.outcome || !errors.Is(d.Reason, w.reason) || (w.reason == nil) != (d.Reason == nil) ||
+			d.Issuer != w.issuer || d.Alg != w.alg || d.CacheHit != w.hit {
+			t.Errorf("decision %d = %+v, want %+v", i, d, w)
+		}
+	}
+	if got := jwtguard.ReasonName(rec.decisions[2].Reason); got != "expired" {
+		t.Errorf("ReasonName = %q, want expired", got)
+	}
+	if len(rec.fetches) != 1 || rec.fetches[0].Result != jwtguard.FetchOK || rec.fetches[0].StatusCode != 200 ||
+		rec.fetches[0].Added != 1 || rec.fetches[0].Source != iss.JWKSURL() {
+		t.Errorf("fetches = %+v, want one OK fetch adding one key", rec.fetches)
+	}
+	if len(rec.states) != 1 || rec.states[0] != jwtguard.KeySetLoaded {
+		t.Errorf("states = %v, want [loaded]", rec.states)
+	}
+}
+
+// TestObserverKeySetStates scripts an outage: loaded, failing past the
+// refresh time (stale), past the stale window (unusable), recovered.
+func TestObserverKeySetStates(t *testing.T) {
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	clock := jwtguardtest.NewClock(time.Now())
+	iss.SetClock(clock.Now)
+	var rec recorder
+	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithClock(clock.Now), jwtguard.WithObserver(rec.observer()),
+		jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{StaleFor: time.Hour}), jwtguard.WithKeysAtStart(),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	poke := func() { // a token with an unknown kid makes the guard fetch
+		clock.Add(10 * time.Minute)
+		g.Verify(t.Context(), iss.SignRaw(map[string]any{"kid": "new-" + clock.Now().String()},
+			[]byte(`{"iss":"`+iss.URL+`","aud":"`+audience+`","exp":`+strconv.FormatInt(clock.Now().Add(time.Hour).Unix(), 10)+`}`)))
+	}
+	poke() // 10 min: fresh for 15, failing: no state change yet
+	poke() // 20 min: stale
+	poke()
+	clock.Add(time.Hour)
+	poke() // unusable
+	iss.SetJWKSHandler(nil)
+	poke() // recovered
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	want := []jwtguard.KeySetStateKind{jwtguard.KeySetLoaded, jwtguard.KeySetStale, jwtguard.KeySetUnusable, jwtguard.KeySetRecovered}
+	if !equal(rec.states, want) {
+		t.Errorf("states = %v, want %v", rec.states, want)
+	}
+	var failed int
+	for _, f := range rec.fetches {
+		if f.Result != jwtguard.FetchOK {
+			failed++
+			if f.StatusCode != http.StatusBadGateway || f.Result != jwtguard.FetchUnavailable {
+				t.Errorf("failed fetch = %+v, want 502 unavailable", f)
+			}
+		}
+	}
+	// The background loop may add fetches of its own: at least the four pokes failed.
+	if failed < 4 || rec.fetches[len(rec.fetches)-1].Result != jwtguard.FetchOK {
+		t.Errorf("%d fetches, %d failed; want at least 4 failures, then success", len(rec.fetches), failed)
+	}
+}
+
+func TestObserverCacheEvictions(t *testing.T) {
+	iss := jwtguardtest.NewIssuer(t, "HS256")
+	var rec recorder
+	g, err := jwtguard.New(t.Context(), jwtguard.WithHMACSecret(iss.Secret()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithVerifiedTokenCache(32), jwtguard.WithObserver(rec.observer()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if _, err := g.Verify(t.Context(), iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := g.Status().CacheSize
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.evicted != 200-size {
+		t.Errorf("evicted %d, want %d (200 tokens, %d cached)", rec.evicted, 200-size, size)
+	}
+}
+
+func equal[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// BenchmarkObserverHit is what an Observer adds to a cache hit: none, one
+// whose OnDecision is nil (the zero Observer), and one with a no-op
+// OnDecision (the clock read twice and a Decision built).
+func BenchmarkObserverHit(b *testing.B) {
+	iss := jwtguardtest.NewIssuer(b, "ES256")
+	token := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
+	for _, bc := range []struct {
+		name string
+		opts []jwtguard.Option
+	}{
+		{"none", nil},
+		{"zero", []jwtguard.Option{jwtguard.WithObserver(jwtguard.Observer{})}},
+		{"noop", []jwtguard.Option{jwtguard.WithObserver(jwtguard.Observer{OnDecision: func(context.Context, jwtguard.Decision) {}})}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g, err := jwtguard.New(b.Context(), append([]jwtguard.Option{jwtguard.WithJWKS(iss.JWKSURL()),
+				jwtguard.WithIssuer(iss.URL), jwtguard.WithAudience(audience)}, bc.opts...)...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			if _, err := g.Verify(b.Context(), token); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := g.Verify(b.Context(), token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
