@@ -68,6 +68,20 @@ var (
 	// ErrRevocationUnavailable: a [Revoker] cannot tell whether the token
 	// was revoked (its mirror is out of date): 503 with Retry-After, fail closed.
 	ErrRevocationUnavailable = errors.New("jwtguard: revocation state unavailable")
+	// ErrInvalidDPoPProof: the DPoP proof is missing, malformed, doubled,
+	// or fails a check of RFC 9449 §4.3 (401, invalid_dpop_proof).
+	ErrInvalidDPoPProof = errors.New("jwtguard: invalid DPoP proof")
+	// ErrUseDPoPNonce: the proof lacks the server's current nonce (401,
+	// use_dpop_nonce, with a DPoP-Nonce header; RFC 9449 §9).
+	ErrUseDPoPNonce = errors.New("jwtguard: DPoP nonce required")
+	// ErrTokenBinding: the token is bound to a key or certificate (cnf)
+	// that the request does not prove: a DPoP-bound token sent as Bearer,
+	// a certificate-bound token without that client certificate, an
+	// unbound token where binding is required (401, invalid_token).
+	ErrTokenBinding = errors.New("jwtguard: token binding not proven")
+	// ErrReplayCheckUnavailable: the DPoP replay store cannot tell whether
+	// a proof was used before (503, fail closed).
+	ErrReplayCheckUnavailable = errors.New("jwtguard: DPoP replay check unavailable")
 	// ErrConfig: [New] was given an invalid or unsafe configuration.
 	ErrConfig = errors.New("jwtguard: invalid configuration")
 )
@@ -92,7 +106,8 @@ type Error struct {
 	// otherwise. For logs and error handlers only, like Detail.
 	Token *TokenFacts
 
-	cause error // a validator's or requirement's own error
+	cause error          // a validator's or requirement's own error
+	dpop  *dpopChallenge // set by WriteError when the guard accepts DPoP
 }
 
 // TokenFacts are the unverified facts of a refused token, for diagnosis.
@@ -189,6 +204,10 @@ var failures = []failure{
 	{ErrKeysUnavailable, http.StatusServiceUnavailable, "", "signing keys temporarily unavailable"},
 	{ErrKeysMisconfigured, http.StatusInternalServerError, "", "signing keys misconfigured"},
 	{ErrRevocationUnavailable, http.StatusServiceUnavailable, "", "revocation state temporarily unavailable"},
+	{ErrInvalidDPoPProof, http.StatusUnauthorized, "invalid_dpop_proof", "invalid DPoP proof"},
+	{ErrUseDPoPNonce, http.StatusUnauthorized, "use_dpop_nonce", "DPoP nonce required"},
+	{ErrTokenBinding, http.StatusUnauthorized, "invalid_token", "token binding not proven"},
+	{ErrReplayCheckUnavailable, http.StatusServiceUnavailable, "", "DPoP replay check temporarily unavailable"},
 }
 
 // fail builds the *Error for a sentinel.
@@ -323,7 +342,7 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 	e := asError(err, ErrRejected)
 	h := w.Header()
 	if e.Status == http.StatusUnauthorized || e.Code != "" {
-		h.Set("WWW-Authenticate", Challenge(realm, e))
+		setChallenges(h, realm, e) // Challenge's, and DPoP's when accepted
 	}
 	if e.Status == http.StatusServiceUnavailable {
 		retry := e.RetryAfter

@@ -48,6 +48,7 @@ type Guard struct {
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
 	revokers      []Revoker
+	sender        *senderPolicy // DPoP and certificate binding
 	onDecision    func(context.Context, Decision) // WithObserver; nil: decisions are not timed
 }
 
@@ -98,6 +99,7 @@ func (c *config) build() (*Guard, error) {
 		keepRaw:       c.keepRaw,
 		revokers:      c.revokers,
 		cache:         newVerifiedCache(c.verifiedCacheMax),
+		sender:        c.sender.build(c.clock, c.observer),
 	}
 	if c.observer != nil {
 		g.onDecision = c.observer.OnDecision

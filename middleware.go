@@ -48,6 +48,9 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 	if g.passPreflight && isPreflight(r) {
 		return nil, nil
 	}
+	if c, err, handled := g.authenticateSender(r, o); handled { // DPoP (dpop.go)
+		return c, err
+	}
 	token, src, err := extractToken(r, g.sources)
 	if err != nil {
 		switch {
@@ -67,11 +70,22 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 			return nil, failf(ErrCrossOrigin, "%s: %v", src.name, err)
 		}
 	}
-	return g.verify(r.Context(), token, o)
+	c, err := g.verify(r.Context(), token, o)
+	if err == nil {
+		err = g.checkBearer(r, c) // cnf: no DPoP downgrade, the client certificate (dpop.go, mtls.go)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Verify checks a token string, wherever it came from, and returns its
-// claims. Every error is an [*Error].
+// claims. Every error is an [*Error]. Verify has no request, so it cannot
+// check a sender binding (a cnf claim: DPoP's jkt, RFC 8705's x5t#S256);
+// [Guard.Authenticate] checks them on every request. A caller of Verify
+// must refuse tokens with [Claims.KeyThumbprint] or
+// [Claims.CertificateThumbprint] set unless it checks the binding itself.
 func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	if g.onDecision != nil {
 		return g.observeVerify(ctx, token)
@@ -240,6 +254,7 @@ func (g *Guard) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		g.log.LogAttrs(r.Context(), slog.LevelDebug, "jwtguard: request refused", attrs...)
 	}
+	e = g.annotate(r, e) // the DPoP challenge's facts (dpop.go)
 	if g.errorHandler != nil {
 		g.errorHandler(w, r, e)
 		return

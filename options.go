@@ -81,6 +81,7 @@ type config struct {
 	allowPlain       bool
 	keepRaw          bool
 	revokers         []Revoker
+	sender           senderConfig // DPoP and certificate binding (dpop.go, mtls.go)
 }
 
 // issuerConfig is the policy of one trust anchor.
