@@ -48,7 +48,7 @@ type Guard struct {
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
 	revokers      []Revoker
-	sender        *senderPolicy // DPoP and certificate binding
+	sender        *senderPolicy                   // DPoP and certificate binding
 	onDecision    func(context.Context, Decision) // WithObserver; nil: decisions are not timed
 }
 
