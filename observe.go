@@ -211,6 +211,8 @@ var reasonNames = []struct {
 	{ErrRevoked, "revoked"}, {ErrRevocationUnavailable, "revocation_unavailable"},
 	{ErrKeysUnavailable, "keys_unavailable"}, {ErrKeysMisconfigured, "keys_misconfigured"},
 	{ErrCrossOrigin, "cross_origin"}, {ErrInsufficientScope, "insufficient_scope"}, {ErrForbidden, "forbidden"},
+	{ErrInvalidDPoPProof, "dpop_proof"}, {ErrUseDPoPNonce, "dpop_nonce"}, {ErrTokenBinding, "token_binding"},
+	{ErrReplayCheckUnavailable, "replay_check_unavailable"},
 	{ErrRejected, "rejected"},
 }
 
