@@ -56,7 +56,7 @@ const (
 	MetricCacheMisses      = "jwtguard.verified_cache.misses"    // counter {token}: accepted tokens verified in full
 	MetricCacheEvictions   = "jwtguard.verified_cache.evictions" // counter {token}
 	MetricCacheEntries     = "jwtguard.verified_cache.entries"   // gauge {token} (RegisterStatus)
-	MetricKeyFetches       = "jwtguard.key_fetch.count"          // counter {fetch}: key_source, result, http.response.status_code
+	MetricKeyFetches       = "jwtguard.key_fetches"              // counter {fetch}: key_source, result, http.response.status_code
 	MetricKeyFetchFailures = "jwtguard.key_fetch.failures"       // counter {fetch}: key_source, result
 	MetricKeyFetchDuration = "jwtguard.key_fetch.duration"       // histogram s: key_source, result
 	MetricKeySetChanges    = "jwtguard.key_set.state_changes"    // counter {change}: key_source, state
@@ -205,12 +205,12 @@ func (in *instruments) dpopReplay(ctx context.Context, r jwtguard.DPoPReplay) {
 // age of its keys (seconds since the last successful fetch), plus the
 // number of verified tokens cached. Unregister the result when g is closed.
 func RegisterStatus(meter metric.Meter, g *jwtguard.Guard) (metric.Registration, error) {
-	ready, err := meter.Int64ObservableGauge(MetricKeySetReady, metric.WithUnit("1"),
+	ready, err := meter.Int64ObservableGauge(MetricKeySetReady,
 		metric.WithDescription("1 when the key set has usable keys, 0 when requests get 503."))
 	if err != nil {
 		return nil, fmt.Errorf("jwtguardotel: %w", err)
 	}
-	stale, err := meter.Int64ObservableGauge(MetricKeySetStale, metric.WithUnit("1"),
+	stale, err := meter.Int64ObservableGauge(MetricKeySetStale,
 		metric.WithDescription("1 while keys are served past their refresh time because fetches fail."))
 	if err != nil {
 		return nil, fmt.Errorf("jwtguardotel: %w", err)
