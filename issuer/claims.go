@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode"
+
+	"github.com/jwtguard/jwtguard"
 )
 
 // ErrExtraClaim is returned by [Issuer.Issue] for extra claims it will not
@@ -50,9 +52,15 @@ func checkExtra(extra map[string]any) error {
 
 // checkPayload refuses a claims set that jwtguard would refuse to read: an
 // object, at any depth, with two member names that fold together (two
-// readers could disagree on which one counts), or nesting deeper than
-// maxDepth. payload comes from json.Marshal, so it is valid JSON.
+// readers could disagree on which one counts), nesting deeper than
+// maxDepth, or anything else the guard's own strict reader refuses (a
+// json.RawMessage extra can carry a lone surrogate escape or invalid UTF-8,
+// which encoding/json lets through). payload comes from json.Marshal, so it
+// is valid JSON to encoding/json.
 func checkPayload(payload []byte) error {
+	if _, err := jwtguard.ClaimsFromJSON(payload); err != nil {
+		return fmt.Errorf("%w: jwtguard cannot read the claims: %v", ErrExtraClaim, err)
+	}
 	type level struct {
 		names  map[string]struct{} // folded member names; nil for an array
 		atName bool                // an object expecting a member name or '}'

@@ -221,15 +221,19 @@ func (iss *Issuer) pruneLocked(now time.Time) {
 // strings.EqualFold does, to a claim only the issuer sets (the seven of
 // RFC 7519, sid, cnf), spellings of scope or scp other than these, and
 // extra values that jwtguard would refuse to read: two member names that
-// fold together in one object, or more than 16 levels of nesting. An
+// fold together in one object, more than 16 levels of nesting, or strings
+// its strict reader refuses (invalid UTF-8, a lone surrogate escape, which
+// a json.RawMessage can carry). An
 // application decoding claims with encoding/json matches names that way, so
 // it could otherwise read a caller's "ſub" (U+017F) as the subject.
 func (iss *Issuer) Issue(subject string, extra map[string]any) (string, time.Time, error) {
-	return iss.issue(subject, extra, "")
+	return iss.issue(subject, extra, "", time.Time{})
 }
 
-// issue is Issue with the session id, which only [Sessions] sets.
-func (iss *Issuer) issue(subject string, extra map[string]any, sid string) (string, time.Time, error) {
+// issue is Issue with the session id and the session's absolute expiry,
+// which only [Sessions] sets: the token expires at the latest then (zero:
+// no limit), so none outlives its session's revocation records.
+func (iss *Issuer) issue(subject string, extra map[string]any, sid string, notAfter time.Time) (string, time.Time, error) {
 	if err := checkExtra(extra); err != nil {
 		return "", time.Time{}, err
 	}
@@ -239,6 +243,9 @@ func (iss *Issuer) issue(subject string, extra map[string]any, sid string) (stri
 	}
 	now := iss.now()
 	exp := now.Add(iss.ttl)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
+	}
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", time.Time{}, err

@@ -68,10 +68,12 @@ func WithRevocations(r Revocations) SessionOption {
 	}
 }
 
-// revocationLeeway covers clock skew between the instance that revokes and
-// the one that issues or checks a token, and a refresh in flight when its
-// session is revoked elsewhere.
-const revocationLeeway = time.Minute
+// revocationLeeway is how long a revocation outlives the last expiry of
+// the tokens it covers: a guard accepts a token up to its leeway past exp
+// (jwtguard.WithLeeway, at most 10 minutes), plus a minute for clock skew
+// between the instance that revokes and the one that issues or checks a
+// token, and for a refresh in flight when its session is revoked elsewhere.
+const revocationLeeway = 10*time.Minute + time.Minute
 
 // Revoker is what the guards consult, on every request they accept, to
 // refuse the access tokens of sessions and subjects revoked here (or, with
@@ -93,7 +95,8 @@ func (s *Sessions) RevokeSubject(ctx context.Context, subject string) error {
 
 // revokeSession records the end of a family's session. The store refuses
 // its refresh tokens from now on, so its newest access token expires within
-// a token lifetime: the entry need not live longer.
+// a token lifetime: the entry need not live longer than that and the
+// guards' leeway.
 func (s *Sessions) revokeSession(ctx context.Context, family string) error {
 	return s.revocations.RevokeSession(ctx, s.iss.url, family, s.now().Add(s.iss.ttl+revocationLeeway))
 }

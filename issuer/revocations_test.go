@@ -27,7 +27,7 @@ func TestRevokeSubject(t *testing.T) {
 		if w := a.do(t, "GET", "/app", jar{accessName: cookies[accessName]}, nil); w.Code != 401 {
 			t.Errorf("%s's access token after RevokeSubject: %d, want 401", name, w.Code)
 		}
-		if w := a.do(t, "POST", "/auth/refresh", jar{refreshName: cookies[refreshName]}, nil); w.Code != 401 {
+		if w := a.do(t, "POST", "/auth/refresh", cookies.refreshing(), nil); w.Code != 401 {
 			t.Errorf("%s's refresh after RevokeSubject: %d, want 401", name, w.Code)
 		}
 	}
@@ -53,11 +53,11 @@ func TestSharedRevocations(t *testing.T) {
 	cookies := login(t, a)
 	// b trusts a's keys only in this test's world: use a's guard for a's
 	// tokens, b's handlers for the refresh.
-	refreshed := jar{refreshName: cookies[refreshName]}
+	refreshed := cookies.refreshing()
 	if w := b.do(t, "POST", "/auth/refresh", refreshed, nil); w.Code != 204 {
 		t.Fatalf("refresh on b of a login on a: %d", w.Code)
 	}
-	if w := b.do(t, "POST", "/auth/logout", jar{refreshName: refreshed[refreshName]}, nil); w.Code != 204 {
+	if w := b.do(t, "POST", "/auth/logout", refreshed.refreshing(), nil); w.Code != 204 {
 		t.Fatalf("logout on b: %d", w.Code)
 	}
 	if w := a.do(t, "GET", "/app", jar{accessName: cookies[accessName]}, nil); w.Code != 401 {

@@ -55,16 +55,24 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 // The refresh cookie is "__Secure-", with the auth path: a "__Host-" one
 // needs Path=/ and would carry a long-lived secret to every route, log and
 // proxy of the site. The price is that a sibling subdomain can plant a
-// cookie of that name (cookie tossing). Requests with two are refused, as
-// neither can be told to be the browser's own; one planted into a browser
-// that has none still logs it into the planter's account, so serve logins
-// from a domain whose subdomains you all trust.
+// cookie of that name (cookie tossing). So a refresh token is bound to the
+// browser it was issued to: each login sets a "__Host-session_binding"
+// cookie (Path=/, HttpOnly, Secure, SameSite=Strict) holding a random value,
+// which no other host can set, and the store knows a refresh token only by
+// the hash of binding and token together. A planted refresh token is
+// unknown under the victim's binding, and a browser without a binding has
+// no session to continue: neither can be logged into the planter's account,
+// and the browser's own session goes on beside the planted cookie. The
+// binding alone is worthless, so it may travel to every route. (With
+// jwtguard.InsecureCookieWithoutSecure the names have no prefix, and a
+// sibling can plant a binding too: local development only.)
 type Sessions struct {
 	iss           *Issuer
 	store         Store
 	revocations   Revocations
 	access        jwtguard.TokenCookie
 	refresh       jwtguard.TokenCookie
+	binding       jwtguard.TokenCookie
 	authPath      string
 	idle          time.Duration
 	absolute      time.Duration
@@ -217,6 +225,8 @@ func NewSessions(iss *Issuer, opts ...SessionOption) (*Sessions, error) {
 	}
 	s.access = jwtguard.NewTokenCookie("access_token", s.cookieOptions...)
 	s.refresh = jwtguard.NewTokenCookie("refresh_token", append([]jwtguard.CookieOption{jwtguard.WithCookiePath(s.authPath), jwtguard.WithSameSiteStrict()}, s.cookieOptions...)...)
+	// Path=/ whatever the options say: only that earns the "__Host-" prefix.
+	s.binding = jwtguard.NewTokenCookie("session_binding", append(slices.Clone(s.cookieOptions), jwtguard.WithCookiePath("/"), jwtguard.WithSameSiteStrict())...)
 	return s, nil
 }
 
@@ -226,6 +236,11 @@ func (s *Sessions) AccessCookie() jwtguard.TokenCookie { return s.access }
 
 // RefreshCookie is the cookie holding the refresh token.
 func (s *Sessions) RefreshCookie() jwtguard.TokenCookie { return s.refresh }
+
+// BindingCookie is the cookie that binds the refresh token to the browser
+// ("__Host-session_binding"; see [Sessions]). It is set and cleared with the
+// refresh cookie; a refresh without it is refused.
+func (s *Sessions) BindingCookie() jwtguard.TokenCookie { return s.binding }
 
 // Validator refuses access tokens whose session was revoked (logout or
 // refresh-token reuse) even before they expire: pass it to
@@ -297,9 +312,14 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 			writeJSONError(w, http.StatusInternalServerError, "server_error")
 			return
 		}
+		binding, err := randomToken(bindingBytes)
+		if err != nil {
+			writeJSONError(w, http.StatusInternalServerError, "server_error")
+			return
+		}
 		now := s.now()
 		if err := s.startSession(w, r, RefreshRecord{Family: family, Subject: subject, Claims: claims,
-			FamilyExpiry: now.Add(s.absolute)}); err != nil {
+			FamilyExpiry: now.Add(s.absolute)}, binding); err != nil {
 			s.storeFailed(w, r, err)
 			return
 		}
@@ -309,15 +329,22 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 
 // RefreshHandler exchanges the refresh cookie for a new access token and a
 // new refresh token; see [Sessions] for when a reused token revokes its
-// family instead. Requests with two refresh cookies are refused. A refusal
-// clears both cookies with 401 invalid_grant; a store that does not answer
-// gets 503 and leaves them, so a retry can succeed. POST only.
+// family instead. Of several refresh cookies (cookie tossing) it uses the
+// one issued with the browser's binding cookie. A refusal clears the
+// session's cookies with 401 invalid_grant, except when the request carries
+// two binding cookies or more than a few refresh cookies: cookie tossing,
+// where clearing the host's own cookies would leave only the planted ones,
+// so it leaves every cookie as it is. A store that does not answer gets 503
+// and leaves them too, so a retry can succeed. POST only.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		rec, err := s.spend(r)
+		rec, binding, err := s.spend(r)
+		if errors.Is(err, errTossed) {
+			writeJSONError(w, http.StatusUnauthorized, "invalid_grant")
+			return
+		}
 		if errors.Is(err, errRefresh) {
-			s.access.Clear(w)
-			s.refresh.Clear(w)
+			s.clearCookies(w)
 			writeJSONError(w, http.StatusUnauthorized, "invalid_grant")
 			return
 		}
@@ -325,7 +352,7 @@ func (s *Sessions) RefreshHandler() http.Handler {
 			s.storeFailed(w, r, err)
 			return
 		}
-		if err := s.startSession(w, r, rec); err != nil {
+		if err := s.startSession(w, r, rec, binding); err != nil {
 			s.storeFailed(w, r, err)
 			return
 		}
@@ -333,18 +360,20 @@ func (s *Sessions) RefreshHandler() http.Handler {
 	})
 }
 
-// LogoutHandler ends the session and clears both cookies. It revokes the
+// LogoutHandler ends the session and clears its cookies. It revokes the
 // family of the refresh cookie and that of the access cookie's sid, so
 // logout works even when the refresh cookie is gone, and copies of either
 // token stop working too (through [Sessions.Revoker]). The sid counts only if
 // the access token verifies with this issuer's keys: an unverified one could
-// name anyone's session. Two refresh cookies (cookie tossing) get 401
-// invalid_grant, after the access token's session was revoked. POST only.
+// name anyone's session. Cookie tossing as [Sessions.RefreshHandler] sees it
+// gets 401 invalid_grant, after the access token's session was revoked, and
+// leaves the cookies. POST only.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
 		tossed, err := s.endSession(r)
-		s.access.Clear(w)
-		s.refresh.Clear(w)
+		if !tossed {
+			s.clearCookies(w)
+		}
 		switch {
 		case err != nil:
 			s.storeFailed(w, r, err)
@@ -356,22 +385,30 @@ func (s *Sessions) LogoutHandler() http.Handler {
 	})
 }
 
+// clearCookies deletes the session's cookies in the browser.
+func (s *Sessions) clearCookies(w http.ResponseWriter) {
+	s.access.Clear(w)
+	s.refresh.Clear(w)
+	s.binding.Clear(w)
+}
+
 // endSession revokes the session the browser of r holds: the family of its
 // refresh cookie, and the sid of its access cookie if that token verifies.
-// tossed reports two or more refresh cookies, none of which is used.
+// tossed reports cookie tossing (see [Sessions.refreshCookies]): no refresh
+// cookie is used then.
 func (s *Sessions) endSession(r *http.Request) (tossed bool, err error) {
-	ctx := r.Context()
 	var families []string
-	token, tossed := s.refreshCookie(r)
-	if token != "" {
-		rec, err := s.store.Use(ctx, hashToken(token), s.now())
-		switch {
-		case err == nil:
-			families = append(families, rec.Family)
-		case !errors.Is(err, ErrNotFound):
-			return tossed, err
-		}
+	rec, _, err := s.useRefresh(r, s.now())
+	tossed = errors.Is(err, errTossed)
+	switch {
+	case err == nil:
+		families = append(families, rec.Family)
+	case !errors.Is(err, errRefresh): // errTossed is one too
+		return false, err
 	}
+	// Revocations are written even if the client goes away meanwhile.
+	ctx, cancel := detach(r.Context())
+	defer cancel()
 	if cs := r.CookiesNamed(s.access.Name()); len(cs) == 1 {
 		if c, ok := s.iss.verifyOwn(cs[0].Value); ok && c.SessionID() != "" && !slices.Contains(families, c.SessionID()) {
 			families = append(families, c.SessionID())
@@ -388,39 +425,91 @@ func (s *Sessions) endSession(r *http.Request) (tossed bool, err error) {
 	return tossed, nil
 }
 
-// refreshCookie returns the request's refresh token: "" when there is
-// none, or it is not shaped like one. Two or more cookies of that name mean
-// a sibling subdomain planted one (cookie tossing): tossed is true and none
-// of them is returned.
-func (s *Sessions) refreshCookie(r *http.Request) (token string, tossed bool) {
+// errTossed is a refusal for cookie tossing: two binding cookies, or more
+// refresh cookies than a browser of its own accord holds.
+var errTossed = fmt.Errorf("%w: cookie tossing", errRefresh)
+
+// maxRefreshCookies is how many refresh cookies a request may carry: the
+// browser's own and planted ones (cookie tossing), each tried with the
+// binding. More are refused, so a request costs a few store calls at most.
+const maxRefreshCookies = 4
+
+// refreshCookies returns the request's binding and its refresh tokens,
+// leaving out values not shaped like one. No binding (or one not shaped
+// like one) is errRefresh; two or more binding cookies, or more than
+// maxRefreshCookies refresh cookies, are errTossed.
+func (s *Sessions) refreshCookies(r *http.Request) (binding string, tokens []string, err error) {
+	bs := r.CookiesNamed(s.binding.Name())
+	if len(bs) > 1 {
+		return "", nil, errTossed
+	}
 	cs := r.CookiesNamed(s.refresh.Name())
-	if len(cs) != 1 {
-		return "", len(cs) > 1
+	if len(cs) > maxRefreshCookies {
+		return "", nil, errTossed
 	}
-	if b, err := base64.RawURLEncoding.Strict().DecodeString(cs[0].Value); err != nil || len(b) != refreshTokenBytes {
-		return "", false
+	if len(bs) == 0 || !shaped(bs[0].Value, bindingBytes) {
+		return "", nil, errRefresh
 	}
-	return cs[0].Value, false
+	for _, c := range cs {
+		if shaped(c.Value, refreshTokenBytes) {
+			tokens = append(tokens, c.Value)
+		}
+	}
+	return bs[0].Value, tokens, nil
+}
+
+// shaped reports whether v is the unpadded base64url of n bytes.
+func shaped(v string, n int) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	return err == nil && len(b) == n
+}
+
+// useRefresh calls Store.Use for the request's refresh token issued with
+// its binding: the first of its refresh cookies the store knows under the
+// binding. A planted one is unknown there: its hash was made with the
+// planter's binding. It returns the record as Use does and the binding;
+// errRefresh when no cookie is known, errTossed, or the store's error.
+func (s *Sessions) useRefresh(r *http.Request, now time.Time) (RefreshRecord, string, error) {
+	binding, tokens, err := s.refreshCookies(r)
+	if err != nil {
+		return RefreshRecord{}, "", err
+	}
+	for _, token := range tokens {
+		rec, err := s.store.Use(r.Context(), hashToken(binding, token), now)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return RefreshRecord{}, "", err
+		}
+		return rec, binding, nil
+	}
+	return RefreshRecord{}, "", errRefresh
+}
+
+// revokeTimeout bounds the writes that carry out a decision already taken
+// (revoking a family), which run on even if the client goes away.
+const revokeTimeout = 10 * time.Second
+
+// detach returns a context for writes that must not be cut short by the
+// client going away: a reuse detected but not recorded would let the same
+// token be tried again as a grace exchange.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 }
 
 // spend uses up the refresh token of r and returns the record to continue
-// the session from, its Generation set to the successor's. It returns
-// errRefresh for every refusal, or the store's error.
-func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
-	token, _ := s.refreshCookie(r)
-	if token == "" {
-		return RefreshRecord{}, errRefresh
-	}
+// the session from, its Generation set to the successor's, and the
+// browser's binding. It returns errRefresh (or errTossed) for every
+// refusal, or the store's error.
+func (s *Sessions) spend(r *http.Request) (RefreshRecord, string, error) {
 	now := s.now()
-	rec, err := s.store.Use(r.Context(), hashToken(token), now)
-	if errors.Is(err, ErrNotFound) {
-		return RefreshRecord{}, errRefresh
-	}
+	rec, binding, err := s.useRefresh(r, now)
 	if err != nil {
-		return RefreshRecord{}, err
+		return RefreshRecord{}, "", err
 	}
 	if rec.FamilyRevoked {
-		return RefreshRecord{}, errRefresh
+		return RefreshRecord{}, "", errRefresh
 	}
 	next := rec.Generation + 1
 	if spent := !rec.UsedAt.IsZero() || rec.Generation < rec.FamilyHead; spent {
@@ -428,41 +517,46 @@ func (s *Sessions) spend(r *http.Request) (RefreshRecord, error) {
 		if !inGrace {
 			// A copy of a spent token: whoever holds the family's live
 			// token may be the thief, so the whole family goes.
-			if err := s.store.RevokeFamily(r.Context(), rec.Family); err != nil {
-				return RefreshRecord{}, err
+			ctx, cancel := detach(r.Context())
+			defer cancel()
+			if err := s.store.RevokeFamily(ctx, rec.Family); err != nil {
+				return RefreshRecord{}, "", err
 			}
-			if err := s.revokeSession(r.Context(), rec.Family); err != nil {
-				return RefreshRecord{}, err
+			if err := s.revokeSession(ctx, rec.Family); err != nil {
+				return RefreshRecord{}, "", err
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "issuer: refresh token reuse; session revoked",
 				slog.String("subject", rec.Subject))
-			return RefreshRecord{}, errRefresh
+			return RefreshRecord{}, "", errRefresh
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "issuer: refresh token reused within the grace window",
 			slog.String("subject", rec.Subject))
 		next = max(next, rec.FamilyHead) // a sibling of the newest, never stale on arrival
 	}
 	if !now.Before(rec.IdleExpiry) || !now.Before(rec.FamilyExpiry) {
-		return RefreshRecord{}, errRefresh
+		return RefreshRecord{}, "", errRefresh
 	}
 	if err := s.familyRevoked(rec); errors.Is(err, jwtguard.ErrRevoked) {
 		// Revoked elsewhere (a subject signed out everywhere, a session
 		// ended on another instance): end the family in the store too.
-		if err := s.store.RevokeFamily(r.Context(), rec.Family); err != nil {
-			return RefreshRecord{}, err
+		ctx, cancel := detach(r.Context())
+		defer cancel()
+		if err := s.store.RevokeFamily(ctx, rec.Family); err != nil {
+			return RefreshRecord{}, "", err
 		}
-		return RefreshRecord{}, errRefresh
+		return RefreshRecord{}, "", errRefresh
 	} else if err != nil {
-		return RefreshRecord{}, err
+		return RefreshRecord{}, "", err
 	}
 	rec.Generation = next
-	return rec, nil
+	return rec, binding, nil
 }
 
-// startSession issues an access token and a fresh refresh token of rec's
-// family and generation, and sets both cookies.
-func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec RefreshRecord) error {
-	token, exp, err := s.iss.issue(rec.Subject, rec.Claims, rec.Family)
+// startSession issues an access token, expiring at the latest with the
+// family, and a fresh refresh token of rec's family and generation bound to
+// binding, and sets the cookies.
+func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec RefreshRecord, binding string) error {
+	token, exp, err := s.iss.issue(rec.Subject, rec.Claims, rec.Family, rec.FamilyExpiry)
 	if err != nil {
 		return err
 	}
@@ -471,7 +565,7 @@ func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec Refr
 		return err
 	}
 	now := s.now()
-	rec.Hash = hashToken(refresh)
+	rec.Hash = hashToken(binding, refresh)
 	rec.IdleExpiry = minTime(now.Add(s.idle), rec.FamilyExpiry)
 	rec.UsedAt, rec.Reuses, rec.FamilyHead, rec.FamilyRevoked = time.Time{}, 0, 0, false
 	if err := s.store.Create(r.Context(), rec); err != nil {
@@ -480,6 +574,7 @@ func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec Refr
 	// Cookies count down on the wall clock; the lifetimes come from ours.
 	s.access.Set(w, token, time.Now().Add(exp.Sub(now)))
 	s.refresh.Set(w, refresh, time.Now().Add(rec.IdleExpiry.Sub(now)))
+	s.binding.Set(w, binding, time.Now().Add(rec.IdleExpiry.Sub(now)))
 	return nil
 }
 
@@ -519,8 +614,12 @@ func writeJSONError(w http.ResponseWriter, status int, code string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
 }
 
-// refreshTokenBytes is the size of a refresh token: 256 bits.
-const refreshTokenBytes = 32
+// refreshTokenBytes is the size of a refresh token, bindingBytes that of a
+// binding: 256 bits each.
+const (
+	refreshTokenBytes = 32
+	bindingBytes      = 32
+)
 
 func randomToken(n int) (string, error) {
 	b := make([]byte, n)
@@ -530,7 +629,9 @@ func randomToken(n int) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func hashToken(t string) [32]byte { return sha256.Sum256([]byte(t)) }
+// hashToken is what a store knows a refresh token by: the SHA-256 of the
+// browser's binding and the token ('.' is in neither).
+func hashToken(binding, token string) [32]byte { return sha256.Sum256([]byte(binding + "." + token)) }
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

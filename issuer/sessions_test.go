@@ -124,13 +124,15 @@ func TestLoginSetsSafeCookies(t *testing.T) {
 		t.Fatalf("GET login: %d", w.Code)
 	}
 	w := a.do(t, "POST", "/auth/login", cookies, url.Values{"user": {"alice"}, "password": {"secret"}})
-	var access, refresh *http.Cookie
+	var access, refresh, binding *http.Cookie
 	for _, c := range w.Result().Cookies() {
 		switch c.Name {
 		case "__Host-access_token":
 			access = c
 		case "__Secure-refresh_token":
 			refresh = c
+		case "__Host-session_binding":
+			binding = c
 		}
 	}
 	if access == nil || !access.HttpOnly || !access.Secure || access.Path != "/" || access.SameSite != http.SameSiteLaxMode ||
@@ -140,6 +142,10 @@ func TestLoginSetsSafeCookies(t *testing.T) {
 	if refresh == nil || !refresh.HttpOnly || !refresh.Secure || refresh.Path != "/auth" || refresh.SameSite != http.SameSiteStrictMode ||
 		len(refresh.Value) < 43 || refresh.MaxAge < 24*3600-5 || refresh.MaxAge > 24*3600 {
 		t.Fatalf("refresh cookie %+v (want 256-bit value, path-scoped, strict)", refresh)
+	}
+	if binding == nil || !binding.HttpOnly || !binding.Secure || binding.Path != "/" || binding.SameSite != http.SameSiteStrictMode ||
+		len(binding.Value) < 43 || binding.MaxAge != refresh.MaxAge {
+		t.Fatalf("binding cookie %+v (want 256-bit value, host-only, strict, living as long as the refresh cookie)", binding)
 	}
 	if w := a.do(t, "GET", "/app", cookies, nil); w.Code != 200 || w.Body.String() != "hello alice" {
 		t.Fatalf("app: %d %s", w.Code, w.Body)
@@ -164,7 +170,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	// The old refresh token comes back after the grace window: theft. The
 	// whole family dies.
 	a.clock.Add(11 * time.Second)
-	stolen := jar{"__Secure-refresh_token": first}
+	stolen := jar{"__Secure-refresh_token": first, bindingName: cookies[bindingName]}
 	if w := a.do(t, "POST", "/auth/refresh", stolen, nil); w.Code != 401 {
 		t.Fatalf("reused refresh token: %d", w.Code)
 	}
@@ -190,7 +196,7 @@ func TestReuseRevokesAccessTokens(t *testing.T) {
 	a.do(t, "POST", "/auth/refresh", cookies, nil)
 	access := cookies["__Host-access_token"]
 	a.clock.Add(11 * time.Second) // past the grace window
-	a.do(t, "POST", "/auth/refresh", jar{"__Secure-refresh_token": first}, nil)
+	a.do(t, "POST", "/auth/refresh", jar{"__Secure-refresh_token": first, bindingName: cookies[bindingName]}, nil)
 	w := a.do(t, "GET", "/app", jar{"__Host-access_token": access}, nil)
 	if w.Code != 401 {
 		t.Fatalf("access token of a revoked session: %d, want 401", w.Code)
@@ -202,7 +208,7 @@ func TestLogout(t *testing.T) {
 	a := newSessionApp(t)
 	cookies := login(t, a)
 	access := cookies["__Host-access_token"]
-	refresh := cookies["__Secure-refresh_token"]
+	copied := cookies.refreshing()
 	if w := a.do(t, "POST", "/auth/logout", cookies, nil); w.Code != 204 || len(cookies) != 0 {
 		t.Fatalf("logout: %d, cookies left %v", w.Code, cookies)
 	}
@@ -213,7 +219,7 @@ func TestLogout(t *testing.T) {
 	if w := a.do(t, "GET", "/app", jar{"__Host-access_token": access}, nil); w.Code != 401 {
 		t.Fatalf("copied access token after logout: %d", w.Code)
 	}
-	if w := a.do(t, "POST", "/auth/refresh", jar{"__Secure-refresh_token": refresh}, nil); w.Code != 401 {
+	if w := a.do(t, "POST", "/auth/refresh", copied, nil); w.Code != 401 {
 		t.Fatalf("copied refresh token after logout: %d", w.Code)
 	}
 }
@@ -258,12 +264,12 @@ func TestConcurrentRefreshSpendsOnce(t *testing.T) {
 			t.Parallel()
 			a := newSessionApp(t, tc.opts...)
 			cookies := login(t, a)
-			token := cookies["__Secure-refresh_token"]
+			token := cookies.refreshing()
 			var ok atomic.Int64
 			var wg sync.WaitGroup
 			for range 20 {
 				wg.Go(func() {
-					if w := a.do(t, "POST", "/auth/refresh", jar{"__Secure-refresh_token": token}, nil); w.Code == 204 {
+					if w := a.do(t, "POST", "/auth/refresh", token.clone(), nil); w.Code == 204 {
 						ok.Add(1)
 					}
 				})
@@ -305,22 +311,28 @@ func TestMemoryStoreUnknown(t *testing.T) {
 const (
 	accessName  = "__Host-access_token"
 	refreshName = "__Secure-refresh_token"
+	bindingName = "__Host-session_binding"
 )
 
-// clearsBoth reports whether a response deletes both session cookies.
+// refreshing is what a refresh needs of a browser's cookies: the refresh
+// token and the binding.
+func (j jar) refreshing() jar { return jar{refreshName: j[refreshName], bindingName: j[bindingName]} }
+
+// clearsBoth reports whether a response deletes the session cookies.
 func clearsBoth(w *httptest.ResponseRecorder) bool {
 	cleared := map[string]bool{}
 	for _, c := range w.Result().Cookies() {
 		cleared[c.Name] = c.MaxAge < 0
 	}
-	return cleared[accessName] && cleared[refreshName]
+	return cleared[accessName] && cleared[refreshName] && cleared[bindingName]
 }
 
 // TestRefreshCookieTossing: a sibling subdomain plants its own refresh
-// cookie, which the browser sends first. With two refresh cookies neither
-// is used: 401 invalid_grant, cookies cleared, the planted session not
-// continued. Logout still ends the victim's session through the access
-// token.
+// cookie, which the browser sends first. The planted token is unknown
+// under the victim's binding: the handlers use the victim's own, and the
+// planted one is not spent. Two binding cookies (only plantable without
+// the "__Host-" prefix) or too many refresh cookies are refused with 401,
+// leaving every cookie as it is.
 func TestRefreshCookieTossing(t *testing.T) {
 	t.Parallel()
 	for _, path := range []string{"/auth/refresh", "/auth/logout"} {
@@ -333,21 +345,68 @@ func TestRefreshCookieTossing(t *testing.T) {
 				{Name: refreshName, Value: attacker[refreshName]}, // planted for the parent domain: sent first
 				{Name: refreshName, Value: victim[refreshName]},
 				{Name: accessName, Value: victim[accessName]},
+				{Name: bindingName, Value: victim[bindingName]},
 			}
 			w := a.send(t, "POST", path, cookies, nil)
-			if w.Code != 401 || !strings.Contains(w.Body.String(), `"invalid_grant"`) || !clearsBoth(w) {
-				t.Fatalf("two refresh cookies: %d %s, cookies %v; want 401 invalid_grant, both cleared", w.Code, w.Body, w.Result().Cookies())
+			if w.Code != 204 {
+				t.Fatalf("the victim's cookies beside a planted one: %d %s; want 204", w.Code, w.Body)
 			}
-			// Neither token was spent: the planted one still works for its owner.
-			if w := a.do(t, "POST", "/auth/refresh", jar{refreshName: attacker[refreshName]}, nil); w.Code != 204 {
-				t.Fatalf("planted token after the refusal: %d, want 204 (unspent)", w.Code)
+			// The planted token was not spent: it still works for its owner.
+			if w := a.do(t, "POST", "/auth/refresh", attacker.refreshing(), nil); w.Code != 204 {
+				t.Fatalf("planted token afterwards: %d, want 204 (unspent)", w.Code)
 			}
-			wantVictim := 200
 			if path == "/auth/logout" {
-				wantVictim = 401 // logged out through the verified access token
+				if w := a.do(t, "GET", "/app", jar{accessName: victim[accessName]}, nil); w.Code != 401 {
+					t.Fatalf("victim's access token after logout: %d, want 401", w.Code)
+				}
+				if w := a.do(t, "POST", "/auth/refresh", victim.refreshing(), nil); w.Code != 401 {
+					t.Fatalf("victim's refresh token after logout: %d, want 401", w.Code)
+				}
+				return
 			}
-			if w := a.do(t, "GET", "/app", jar{accessName: victim[accessName]}, nil); w.Code != wantVictim {
-				t.Fatalf("victim's session after %s with tossed cookies: %d, want %d", path, w.Code, wantVictim)
+			// The refresh went on with the victim's session and binding.
+			next := jar{bindingName: victim[bindingName]}
+			for _, c := range w.Result().Cookies() {
+				next[c.Name] = c.Value
+			}
+			if next[refreshName] == "" || next[refreshName] == victim[refreshName] {
+				t.Fatalf("refresh set no new refresh cookie: %v", w.Result().Cookies())
+			}
+			if w := a.do(t, "POST", "/auth/refresh", next.refreshing(), nil); w.Code != 204 {
+				t.Fatalf("the victim's next refresh: %d, want 204", w.Code)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		cookies func(attacker, victim jar) []*http.Cookie
+	}{
+		{"two binding cookies", func(attacker, victim jar) []*http.Cookie {
+			return []*http.Cookie{{Name: bindingName, Value: attacker[bindingName]}, {Name: refreshName, Value: attacker[refreshName]},
+				{Name: bindingName, Value: victim[bindingName]}, {Name: refreshName, Value: victim[refreshName]}}
+		}},
+		{"too many refresh cookies", func(attacker, victim jar) []*http.Cookie {
+			list := []*http.Cookie{{Name: bindingName, Value: victim[bindingName]}}
+			for range 4 {
+				list = append(list, &http.Cookie{Name: refreshName, Value: attacker[refreshName]})
+			}
+			return append(list, &http.Cookie{Name: refreshName, Value: victim[refreshName]})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, path := range []string{"/auth/refresh", "/auth/logout"} {
+				a := newSessionApp(t)
+				attacker, victim := login(t, a), login(t, a)
+				w := a.send(t, "POST", path, tc.cookies(attacker, victim), nil)
+				if w.Code != 401 || !strings.Contains(w.Body.String(), `"invalid_grant"`) || len(w.Result().Cookies()) != 0 {
+					t.Fatalf("%s: %d %s, cookies %v; want 401 invalid_grant, no cookie touched", path, w.Code, w.Body, w.Result().Cookies())
+				}
+				for who, j := range map[string]jar{"attacker": attacker, "victim": victim} {
+					if w := a.do(t, "POST", "/auth/refresh", j.refreshing(), nil); w.Code != 204 {
+						t.Fatalf("%s: %s's token afterwards: %d, want 204 (unspent)", path, who, w.Code)
+					}
+				}
 			}
 		})
 	}
@@ -411,7 +470,7 @@ func TestLogoutRevokesByAccessToken(t *testing.T) {
 			if w := a.do(t, "GET", "/app", jar{accessName: victim[accessName]}, nil); w.Code != wantApp {
 				t.Errorf("victim's access token after logout: %d, want %d", w.Code, wantApp)
 			}
-			if w := a.do(t, "POST", "/auth/refresh", jar{refreshName: victim[refreshName]}, nil); w.Code != wantRefresh {
+			if w := a.do(t, "POST", "/auth/refresh", victim.refreshing(), nil); w.Code != wantRefresh {
 				t.Errorf("victim's refresh token after logout: %d, want %d", w.Code, wantRefresh)
 			}
 		})
@@ -426,8 +485,8 @@ func TestLoginEndsPreviousSession(t *testing.T) {
 		name string
 		send []string
 	}{
-		{"both cookies", []string{accessName, refreshName}},
-		{"refresh cookie only", []string{refreshName}},
+		{"all cookies", []string{accessName, refreshName, bindingName}},
+		{"refresh cookies only", []string{refreshName, bindingName}},
 		{"access cookie only", []string{accessName}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -444,7 +503,7 @@ func TestLoginEndsPreviousSession(t *testing.T) {
 			if w := a.do(t, "GET", "/app", jar{accessName: old[accessName]}, nil); w.Code != 401 {
 				t.Errorf("old session's access token after a new login: %d, want 401", w.Code)
 			}
-			if w := a.do(t, "POST", "/auth/refresh", jar{refreshName: old[refreshName]}, nil); w.Code != 401 {
+			if w := a.do(t, "POST", "/auth/refresh", old.refreshing(), nil); w.Code != 401 {
 				t.Errorf("old session's refresh token after a new login: %d, want 401", w.Code)
 			}
 			if w := a.do(t, "POST", "/auth/refresh", cookies, nil); w.Code != 204 {
@@ -508,7 +567,7 @@ func TestRefreshGrace(t *testing.T) {
 			last := sessions["login"]
 			for i, st := range tc.steps {
 				a.clock.Add(st.wait)
-				cookies := jar{refreshName: sessions[st.use][refreshName]}
+				cookies := sessions[st.use].refreshing()
 				if w := a.do(t, "POST", "/auth/refresh", cookies, nil); w.Code != st.want {
 					t.Fatalf("step %d: refresh with %s: %d, want %d", i, st.use, w.Code, st.want)
 				}
@@ -532,11 +591,12 @@ func TestRefreshGrace(t *testing.T) {
 func TestTwoTabsRefreshAtOnce(t *testing.T) {
 	t.Parallel()
 	a := newSessionApp(t)
-	token := login(t, a)[refreshName]
+	start := login(t, a).refreshing()
+	token := start[refreshName]
 	var tabs [2]jar
 	var wg sync.WaitGroup
 	for i := range tabs {
-		tabs[i] = jar{refreshName: token}
+		tabs[i] = start.clone()
 		wg.Go(func() { a.do(t, "POST", "/auth/refresh", tabs[i], nil) })
 	}
 	wg.Wait()
@@ -589,7 +649,7 @@ func TestLoginThrottle(t *testing.T) {
 			if seen.Load() != tc.user {
 				t.Fatalf("throttle saw user %v", seen.Load())
 			}
-			if (tc.wantStatus == 204) != (len(cookies) == 2) {
+			if (tc.wantStatus == 204) != (len(cookies) == 3) {
 				t.Fatalf("cookies after login: %v", cookies)
 			}
 		})

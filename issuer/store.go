@@ -12,7 +12,9 @@ import (
 var ErrNotFound = errors.New("issuer: refresh token not found")
 
 // RefreshRecord is what a store keeps of one refresh token. The token
-// itself is never stored: only its SHA-256.
+// itself is never stored: only a SHA-256 of it and of the browser's binding
+// cookie together, so that it is known only with the binding it was issued
+// with (see [Sessions]).
 type RefreshRecord struct {
 	Hash         [32]byte
 	Family       string         // every token rotated from one login shares it; the access tokens' sid
@@ -24,7 +26,7 @@ type RefreshRecord struct {
 
 	// Kept by the store: Create ignores them, Use reports them as they were
 	// before the call.
-	UsedAt        time.Time // first exchange of this token; zero while unused
+	UsedAt        time.Time // first exchange of this token; zero while unused (and while stale: see Use)
 	Reuses        int       // exchanges after the first
 	FamilyHead    uint64    // the family's newest generation
 	FamilyRevoked bool      // logout or detected reuse
@@ -32,17 +34,28 @@ type RefreshRecord struct {
 
 // Store keeps refresh tokens. Implementations must be safe for concurrent
 // use, and each method must be atomic (a single Redis script, say). Use
-// above all: of concurrent calls for one hash exactly one sees UsedAt zero,
-// and each of the others sees a different Reuses. [Sessions] decides
-// everything else from what Use returns.
+// above all: of concurrent calls for one hash of the family's newest
+// generation exactly one sees UsedAt zero, and each of the others sees a
+// different Reuses. [Sessions] decides everything else from what Use
+// returns.
+//
+// A revoked family must stay revoked (FamilyRevoked true, Use reporting
+// FamilyRevoked) until at least 11 minutes past its FamilyExpiry: its access
+// tokens expire by FamilyExpiry, and a guard accepts them up to 10 minutes
+// (its leeway) longer.
 type Store interface {
 	// Create saves a new, unused token and raises its family's head to
 	// rec.Generation if it is lower.
 	Create(ctx context.Context, rec RefreshRecord) error
 	// Use returns the token's record as it was before the call, with its
-	// family's head and revocation, and records the call: the first use
-	// sets UsedAt to now and raises the family head to Generation+1, every
-	// later one adds one to Reuses. An unknown token is ErrNotFound.
+	// family's head and revocation, and records the call: the first use of
+	// a token of the newest generation (Generation >= FamilyHead) sets
+	// UsedAt to now and raises the family head to Generation+1, every later
+	// one adds one to Reuses. A stale token (Generation < FamilyHead) that
+	// was never used stays so: Sessions takes its use for theft and revokes
+	// the family, and must do so again at every use if that revocation
+	// failed, instead of finding a token used moments ago (a grace
+	// exchange). An unknown token is ErrNotFound.
 	Use(ctx context.Context, hash [32]byte, now time.Time) (RefreshRecord, error)
 	// RevokeFamily revokes every token of a family, used or not.
 	RevokeFamily(ctx context.Context, family string) error
@@ -50,8 +63,8 @@ type Store interface {
 	FamilyRevoked(ctx context.Context, family string) (bool, error)
 }
 
-// MemoryStore is an in-memory [Store] for a single process; records go
-// away after their family's absolute expiry.
+// MemoryStore is an in-memory [Store] for a single process; tokens go away
+// after their family's absolute expiry, families revokedRetention later.
 type MemoryStore struct {
 	now func() time.Time
 
@@ -112,12 +125,14 @@ func (m *MemoryStore) Use(_ context.Context, hash [32]byte, now time.Time) (Refr
 	}
 	before := *r
 	before.FamilyHead, before.FamilyRevoked = f.head, f.revoked
-	if r.UsedAt.IsZero() {
+	switch {
+	case !r.UsedAt.IsZero():
+		r.Reuses++
+	case r.Generation >= f.head:
 		r.UsedAt = now
 		f.head = max(f.head, r.Generation+1)
-	} else {
-		r.Reuses++
 	}
+	// A stale token never used stays unused: see Store.Use.
 	return before, nil
 }
 
@@ -142,6 +157,12 @@ func (m *MemoryStore) FamilyRevoked(_ context.Context, fam string) (bool, error)
 	return f != nil && f.revoked, nil
 }
 
+// revokedRetention is how long a family is kept past its absolute expiry:
+// its access tokens expire by then, and guards accept them for at most 10
+// minutes (their leeway) longer, a minute added for clock skew. Keeping the
+// family keeps its revocation for the deprecated [Sessions.Validator].
+const revokedRetention = 11 * time.Minute
+
 // pruneLocked drops expired families now and then, so the store stays
 // bounded by the number of live sessions.
 func (m *MemoryStore) pruneLocked() {
@@ -156,7 +177,7 @@ func (m *MemoryStore) pruneLocked() {
 		}
 	}
 	for name, f := range m.families {
-		if now.After(f.expiry) {
+		if now.After(f.expiry.Add(revokedRetention)) {
 			delete(m.families, name)
 		}
 	}

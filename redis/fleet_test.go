@@ -25,6 +25,7 @@ const (
 	issuerURL   = "https://login.example"
 	accessName  = "__Host-access_token"
 	refreshName = "__Secure-refresh_token"
+	bindingName = "__Host-session_binding"
 )
 
 // fleet is what the instances of one test share: the signing key (so each
@@ -122,6 +123,10 @@ func (f *fleet) instance(t testing.TB, name string, rdb redis.UniversalClient, c
 
 // jar is a browser's cookies by name.
 type jar map[string]string
+
+// refreshing is what a refresh needs of a browser's cookies: the refresh
+// token and the binding it was issued with.
+func (j jar) refreshing() jar { return jar{refreshName: j[refreshName], bindingName: j[bindingName]} }
 
 func (j jar) clone() jar {
 	c := jar{}

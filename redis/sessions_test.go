@@ -21,15 +21,15 @@ func TestRefreshOnAReplayOnB(t *testing.T) {
 	a := f.instance(t, "a", srv.Client(), instanceConfig{wait: true})
 	b := f.instance(t, "b", srv.Client(), instanceConfig{wait: true})
 	cookies := a.login(t, "alice")
-	first := cookies[refreshName]
-	if w := b.do(t, "POST", "/auth/refresh", cookies, nil); w.Code != 204 || cookies[refreshName] == first {
+	first := cookies.refreshing()
+	if w := b.do(t, "POST", "/auth/refresh", cookies, nil); w.Code != 204 || cookies[refreshName] == first[refreshName] {
 		t.Fatalf("refresh on b of a login on a: %d", w.Code)
 	}
 	if a.app(t, cookies[accessName]) != 200 || b.app(t, cookies[accessName]) != 200 {
 		t.Fatal("b's access token refused")
 	}
 	f.clock.Add(11 * time.Second) // past the grace window
-	if w := a.do(t, "POST", "/auth/refresh", jar{refreshName: first}, nil); w.Code != 401 {
+	if w := a.do(t, "POST", "/auth/refresh", first, nil); w.Code != 401 {
 		t.Fatalf("replay of the spent token on a: %d, want 401", w.Code)
 	}
 	if w := b.do(t, "POST", "/auth/refresh", cookies.clone(), nil); w.Code != 401 {
@@ -49,8 +49,8 @@ func TestGraceAcrossInstances(t *testing.T) {
 	f := newFleet(t)
 	a := f.instance(t, "a", srv.Client(), instanceConfig{wait: true})
 	b := f.instance(t, "b", srv.Client(), instanceConfig{wait: true})
-	token := a.login(t, "alice")[refreshName]
-	tab1, tab2, tab3 := jar{refreshName: token}, jar{refreshName: token}, jar{refreshName: token}
+	token := a.login(t, "alice").refreshing()
+	tab1, tab2, tab3 := token.clone(), token.clone(), token.clone()
 	if w := a.do(t, "POST", "/auth/refresh", tab1, nil); w.Code != 204 {
 		t.Fatalf("tab 1 on a: %d", w.Code)
 	}
@@ -152,7 +152,7 @@ func TestRefreshStorm(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range 30 {
 				wg.Go(func() {
-					if w := fleet[i%3].do(t, "POST", "/auth/refresh", jar{refreshName: cookies[refreshName]}, nil); w.Code == 204 {
+					if w := fleet[i%3].do(t, "POST", "/auth/refresh", cookies.refreshing(), nil); w.Code == 204 {
 						ok.Add(1)
 					}
 				})

@@ -20,9 +20,12 @@ var ErrConfig = errors.New("jwtguardredis: invalid configuration")
 // family's newest generation, revocation) is one Lua script on the
 // family's Cluster slot, so two instances racing on one token see exactly
 // one first use, and a reuse detected on any instance revokes the family
-// for all. Tokens are kept as SHA-256 hashes only. Keys expire: an unused
-// token at its idle expiry, a spent one (kept to detect its replay) and
-// its family at the family's absolute expiry. Safe for concurrent use.
+// for all. Tokens are kept as SHA-256 hashes only (of the token and the
+// browser's binding). Keys expire: an unused token at its idle expiry, a
+// spent one (kept to detect its replay) at the family's absolute expiry,
+// and the family (with its revocation) 11 minutes later, when the last of
+// its access tokens is refused by every guard anyway. Safe for concurrent
+// use.
 //
 // When Redis cannot answer, every method returns its error and Sessions
 // answers 503 (fail closed).
@@ -69,10 +72,12 @@ return 1
 `)
 
 // useScript returns a token's record as it was and records the use: the
-// first sets used and raises the family's head (and keeps the spent token
-// until the family's end, to detect its replay), later ones count reuses.
-// A token whose family is gone reads as revoked. KEYS: token, family.
-// ARGV: now (ns).
+// first use of a token of the family's newest generation sets used and
+// raises the family's head (and keeps the spent token until the family's
+// end, to detect its replay), later ones count reuses. A stale token (older
+// than the head) never used stays unused, so that each of its uses is
+// taken for the theft it is (issuer.Store). A token whose family is gone
+// reads as revoked. KEYS: token, family. ARGV: now (ns).
 var useScript = redis.NewScript(`
 local t = redis.call('HMGET', KEYS[1], 'sub', 'claims', 'gen', 'idle', 'fexp', 'used', 'reuses')
 if not t[1] then
@@ -84,7 +89,9 @@ local head, revoked = gen, '1'
 if f[1] then
 	head, revoked = tonumber(f[1]), f[2] or '0'
 end
-if t[6] == '0' then
+if t[6] ~= '0' then
+	redis.call('HINCRBY', KEYS[1], 'reuses', 1)
+elseif gen >= head then
 	redis.call('HSET', KEYS[1], 'used', ARGV[1])
 	if f[1] and gen + 1 > head then
 		redis.call('HSET', KEYS[2], 'head', tostring(gen + 1))
@@ -93,8 +100,6 @@ if t[6] == '0' then
 	if keep > 0 then
 		redis.call('PEXPIRE', KEYS[1], keep)
 	end
-else
-	redis.call('HINCRBY', KEYS[1], 'reuses', 1)
 end
 return {t[1], t[2], t[3], t[4], t[5], t[6], t[7], tostring(head), revoked}
 `)
@@ -112,6 +117,12 @@ return 1
 // unknownFamilyTTL is how long a revoked family Redis did not know is kept.
 const unknownFamilyTTL = 24 * time.Hour
 
+// familyRetention is how long a family (and its revocation) is kept past
+// its absolute expiry: its access tokens expire by then, and a guard
+// accepts them for at most 10 minutes (its leeway) longer; a minute more
+// for clock skew. See issuer.Store.
+const familyRetention = 11 * time.Minute
+
 // Create implements issuer.Store.
 func (s *Store) Create(ctx context.Context, rec issuer.RefreshRecord) error {
 	claims, err := json.Marshal(rec.Claims)
@@ -119,7 +130,8 @@ func (s *Store) Create(ctx context.Context, rec issuer.RefreshRecord) error {
 		return err
 	}
 	now := s.now()
-	familyTTL := ttl(rec.FamilyExpiry, now)
+	tokenTTL := ttl(rec.FamilyExpiry, now)
+	familyTTL := ttl(rec.FamilyExpiry.Add(familyRetention), now)
 	err = createScript.Run(ctx, s.rdb, []string{s.keys.token(rec.Family, rec.Hash), s.keys.family(rec.Family)},
 		rec.Subject, claims, rec.Generation, rec.IdleExpiry.UnixNano(), rec.FamilyExpiry.UnixNano(),
 		ttl(rec.IdleExpiry, now).Milliseconds(), familyTTL.Milliseconds()).Err()
@@ -128,7 +140,7 @@ func (s *Store) Create(ctx context.Context, rec issuer.RefreshRecord) error {
 	}
 	// The pointer from the hash to the family lives as long as a spent
 	// token may; written second, so it never points at nothing for long.
-	if err := s.rdb.Set(ctx, s.keys.refresh(rec.Hash), rec.Family, familyTTL).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.keys.refresh(rec.Hash), rec.Family, tokenTTL).Err(); err != nil {
 		return fmt.Errorf("jwtguardredis: create refresh token: %w", err)
 	}
 	return nil

@@ -98,7 +98,7 @@ func TestStoreUse(t *testing.T) {
 
 // TestKeysHashedAndExpiring: Redis never holds a refresh token, only its
 // hash; every session key expires (unused tokens within the idle lifetime,
-// spent ones and families within the absolute lifetime); the prefix
+// spent ones within the absolute lifetime, families 11 minutes after); the prefix
 // starts every key.
 func TestKeysHashedAndExpiring(t *testing.T) {
 	t.Parallel()
@@ -116,12 +116,12 @@ func TestKeysHashedAndExpiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, token := range []string{spent, cookies[refreshName]} {
+	for _, token := range []string{spent, cookies[refreshName], cookies[bindingName]} {
 		raw, _ := base64.RawURLEncoding.DecodeString(token)
 		for _, k := range keys {
 			v, _ := rdb.Dump(ctx, k).Result()
 			if strings.Contains(k+v, token) || strings.Contains(k+v, string(raw)) || strings.Contains(k+v, hex.EncodeToString(raw)) {
-				t.Fatalf("key %q holds a refresh token", k)
+				t.Fatalf("key %q holds a refresh token or binding", k)
 			}
 		}
 	}
@@ -139,6 +139,9 @@ func TestKeysHashedAndExpiring(t *testing.T) {
 			t.Errorf("key %q: TTL %v %v, want one", k, ttl, err)
 		}
 		limit := 3 * time.Hour
+		if strings.HasPrefix(k, "jwtguard:family:") {
+			limit += 11 * time.Minute // the family's revocation outlives its access tokens
+		}
 		if strings.HasPrefix(k, "jwtguard:token:") {
 			tokens++
 			if used, _ := rdb.HGet(ctx, k, "used").Result(); used == "0" {
@@ -219,12 +222,12 @@ func TestCluster(t *testing.T) {
 	}
 	eventually(t, time.Second, "logout on b refused on a", func() bool { return a.app(t, saved[accessName]) == 401 })
 	// Reuse after the grace window revokes the family.
-	spent := sessions[1][refreshName]
+	spent := sessions[1].refreshing()
 	if w := a.do(t, "POST", "/auth/refresh", sessions[1], nil); w.Code != 204 {
 		t.Fatalf("refresh: %d", w.Code)
 	}
 	f.clock.Add(11 * time.Second)
-	if w := b.do(t, "POST", "/auth/refresh", jar{refreshName: spent}, nil); w.Code != 401 {
+	if w := b.do(t, "POST", "/auth/refresh", spent, nil); w.Code != 401 {
 		t.Fatalf("replay: %d", w.Code)
 	}
 	eventually(t, time.Second, "the replayed family refused on a", func() bool { return a.app(t, sessions[1][accessName]) == 401 })
@@ -246,5 +249,36 @@ func TestCluster(t *testing.T) {
 	}
 	if used < 2 {
 		t.Fatalf("keys on %d of %d masters: the test does not exercise slots", used, len(cl.Addrs))
+	}
+}
+
+// TestStoreStaleSiblingStaysUnused: as issuer.MemoryStore, Use of a token
+// older than its family's newest generation never marks it used, so each
+// of its uses is reported as the stale first use it is (which revokes the
+// family), never as a reuse within the grace window, even when the
+// revocation that should have followed an earlier use did not happen.
+func TestStoreStaleSiblingStaysUnused(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	now := time.Now()
+	s, err := jwtguardredis.NewStore(srv.Client(), jwtguardredis.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, h := range [][32]byte{{1}, {2}} { // siblings of generation 0
+		if err := s.Create(ctx, issuer.RefreshRecord{Hash: h, Family: "f", Subject: "alice",
+			IdleExpiry: now.Add(time.Hour), FamilyExpiry: now.Add(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := s.Use(ctx, [32]byte{1}, now); err != nil || !r.UsedAt.IsZero() || r.FamilyHead != 0 {
+		t.Fatalf("first use of the newest generation: %+v, %v", r, err)
+	}
+	for i := range 3 {
+		r, err := s.Use(ctx, [32]byte{2}, now.Add(time.Duration(i)*time.Second))
+		if err != nil || !r.UsedAt.IsZero() || r.Reuses != 0 || r.FamilyHead != 1 {
+			t.Fatalf("use %d of the stale sibling: %+v, %v; want unused, head 1", i, r, err)
+		}
 	}
 }

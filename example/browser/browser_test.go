@@ -159,17 +159,22 @@ func TestBrowserSession(t *testing.T) {
 		t.Fatalf("document.cookie = %q, want no readable cookie", jsCookies)
 	}
 	jar := cookies("cookies after login")
-	access, refresh := jar["__Host-access_token"], jar["__Secure-refresh_token"]
-	if access == nil || refresh == nil {
+	access, refresh, binding := jar["__Host-access_token"], jar["__Secure-refresh_token"], jar["__Host-session_binding"]
+	if access == nil || refresh == nil || binding == nil {
 		t.Fatalf("cookies after login: %v", jar)
 	}
-	for _, c := range []*network.Cookie{access, refresh} {
+	for _, c := range []*network.Cookie{access, refresh, binding} {
 		if !c.HTTPOnly || !c.Secure || c.SameSite == "" || c.SameSite == network.CookieSameSiteNone {
 			t.Fatalf("cookie %s: httpOnly=%v secure=%v sameSite=%q", c.Name, c.HTTPOnly, c.Secure, c.SameSite)
 		}
 	}
 	if refresh.Path != "/auth" {
 		t.Fatalf("refresh cookie path %q, want /auth", refresh.Path)
+	}
+	// The binding ties the refresh token to this browser: a sibling
+	// subdomain cannot plant a "__Host-" cookie.
+	if binding.Path != "/" || binding.SameSite != network.CookieSameSiteStrict {
+		t.Fatalf("binding cookie: path %q sameSite %q, want / and Strict", binding.Path, binding.SameSite)
 	}
 
 	// 3. The API works from the page, by cookie, for reads and same-origin writes.
@@ -256,6 +261,7 @@ func TestBrowserSession(t *testing.T) {
 		}
 	}
 	restore("put back the live refresh token", rotated)
+	restore("put back the binding", binding) // cleared by the refusals: without it any refresh is refused
 	navigate("login page", base+"/")
 	run("refresh with the family's live token", chromedp.Evaluate(`fetch("/auth/refresh", {method: "POST"}).then(r => r.status)`, &status, awaitPromise))
 	if status != 401 {
