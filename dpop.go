@@ -126,7 +126,9 @@ func WithDPoPReplayStore(s ReplayStore) Option {
 // time window of length every, so servers sharing the secret accept each
 // other's nonces. A nonce is good in its window and the next. A proof
 // without a good nonce gets 401, error use_dpop_nonce, and the current
-// nonce in a DPoP-Nonce header. Default: no nonces.
+// nonce in a DPoP-Nonce header; [Guard.Handler] also sends the current
+// nonce with every accepted DPoP request (adapters that call Authenticate
+// do not). Default: no nonces.
 func WithDPoPNonce(secret []byte, every time.Duration) Option {
 	return guardOption(func(c *config) error {
 		if len(secret) < minNonceSecret {
@@ -350,6 +352,18 @@ func (p *senderPolicy) nonceFor(window uint64) string {
 	m.Write(b[:8])
 	copy(b[8:], m.Sum(nil))
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// offerNonce sets DPoP-Nonce on an accepted DPoP request when nonces are
+// on (RFC 9449 §8.2), so clients move to the next nonce before theirs
+// expires instead of paying a use_dpop_nonce round trip.
+func (p *senderPolicy) offerNonce(h http.Header, r *http.Request, now func() time.Time) {
+	if p.nonceSecret == nil {
+		return
+	}
+	if v := r.Header.Get("Authorization"); len(v) > 5 && strings.EqualFold(v[:5], "DPoP ") {
+		h.Set("DPoP-Nonce", p.nonce(now()))
+	}
 }
 
 // nonceValid accepts the nonce of now's window and of the one before.

@@ -80,4 +80,3 @@ func BenchmarkDPoPHitPath(b *testing.B) {
 		})
 	}
 }
-

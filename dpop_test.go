@@ -328,6 +328,10 @@ func TestDPoPNonce(t *testing.T) {
 	if code := retry(); code != http.StatusOK {
 		t.Fatalf("with the nonce: %d", code)
 	}
+	ok := serve(h, dpopRequest("GET", apiURL, s.token, s.client.proof(t, "GET", apiURL, s.token, s.clock.Now(), nil, map[string]any{"nonce": nonce})))
+	if ok.Code != http.StatusOK || ok.Header().Get("DPoP-Nonce") != nonce {
+		t.Fatalf("accepted request: %d, DPoP-Nonce %q", ok.Code, ok.Header().Get("DPoP-Nonce"))
+	}
 	// Another server with the same secret accepts it (stateless).
 	g2 := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired), jwtguard.WithDPoPNonce(secret, time.Minute))
 	p := s.client.proof(t, "GET", apiURL, s.token, s.clock.Now(), nil, map[string]any{"nonce": nonce})

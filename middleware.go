@@ -25,6 +25,7 @@ func (g *Guard) Handler(next http.Handler) http.Handler {
 		}
 		if claims != nil {
 			r = r.WithContext(NewContext(r.Context(), claims))
+			g.sender.offerNonce(w.Header(), r, g.now) // DPoP-Nonce (dpop.go)
 		}
 		next.ServeHTTP(w, r)
 	})
