@@ -58,14 +58,25 @@ func bearerToken(r *http.Request) (string, error) {
 	return token, nil
 }
 
-// b64TokenEnd returns the length of the longest b64token prefix of s.
+// b64TokenEnd returns the length of the longest b64token prefix of s, in
+// one pass: the header is the client's, so the cost must stay linear.
 func b64TokenEnd(s string) int {
-	for i := range len(s) {
-		if !isB64Token(s[:i+1]) {
-			return i
-		}
+	i := 0
+	for i < len(s) && isB64TokenChar(s[i]) {
+		i++
 	}
-	return len(s)
+	if i == 0 {
+		return 0
+	}
+	for i < len(s) && s[i] == '=' {
+		i++
+	}
+	return i
+}
+
+func isB64TokenChar(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
 }
 
 // isB64Token checks RFC 6750's b64token:
