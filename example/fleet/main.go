@@ -30,9 +30,15 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/example/internal/demo"
+	jwtguardotel "github.com/jwtguard/jwtguard/otel"
 	jwtguardredis "github.com/jwtguard/jwtguard/redis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
 func main() {
@@ -75,10 +81,39 @@ func run(ctx context.Context, ln net.Listener, out io.Writer, rdb redis.Universa
 	}
 	fmt.Fprintf(out, "fleet instance on Redis %s (issuer %q); open the page of another instance to see the same login\n\n",
 		redisName(rdb), issuerName)
+	metrics, err := prometheusMetrics()
+	if err != nil {
+		return err
+	}
 	return demo.Run(ctx, ln, out, demo.WithFleet(demo.Fleet{
 		Issuer: issuerName, SigningKey: key, Store: store, Revocations: mirror,
 		Status: func() (any, bool) { st := mirror.Status(); return st, st.Fresh },
-	}))
+	}), demo.WithMetrics(metrics))
+}
+
+// prometheusMetrics serves the guards' OpenTelemetry metrics on /metrics in
+// Prometheus format (jwtguard_decisions_total, jwtguard_key_fetches_total,
+// jwtguard_key_set_ready, …; see the README's "Operating it"), from a
+// registry of this instance's own.
+func prometheusMetrics() (demo.Metrics, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return demo.Metrics{}, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	obs, err := jwtguardotel.Observer(mp, nil)
+	if err != nil {
+		return demo.Metrics{}, err
+	}
+	return demo.Metrics{
+		Observer: obs,
+		Handler:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Guard: func(g *jwtguard.Guard) error {
+			_, err := jwtguardotel.RegisterStatus(mp.Meter(jwtguardotel.ScopeName), g)
+			return err
+		},
+	}, nil
 }
 
 func redisName(rdb redis.UniversalClient) string {

@@ -43,10 +43,30 @@ type Fleet struct {
 	Status func() (status any, healthy bool)
 }
 
+// Metrics is how an instance reports what its guards do (example/fleet
+// wires OpenTelemetry with a Prometheus exporter; this package imports no
+// telemetry library).
+type Metrics struct {
+	// Observer is given to both guards (jwtguard.WithObserver).
+	Observer jwtguard.Observer
+	// Handler, if set, is served on GET /metrics.
+	Handler http.Handler
+	// Guard, if set, is called with the API's guard once built (for
+	// gauges read from its Status).
+	Guard func(*jwtguard.Guard) error
+}
+
 // An Option adjusts the demo.
 type Option func(*config)
 
-type config struct{ fleet *Fleet }
+type config struct {
+	fleet   *Fleet
+	metrics *Metrics
+}
+
+// WithMetrics reports the guards' decisions, key fetches and key-set
+// state through m. Default: none.
+func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = &m } }
 
 // WithFleet runs the demo as one instance of a fleet. Default: a single
 // instance with everything in memory.
@@ -124,6 +144,9 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 		jwtguard.WithRequiredType("at+jwt"),
 		jwtguard.WithRevocations(sessions.Revoker()), // logout and refresh-token theft revoke at once
 	}
+	if c.metrics != nil {
+		common = append(common, jwtguard.WithObserver(c.metrics.Observer))
+	}
 	// The API takes a bearer token or the session cookie; the page only the cookie.
 	api, err := jwtguard.New(ctx, append(common, jwtguard.WithExtractors(
 		jwtguard.FromAuthorizationHeader(), sessions.AccessCookie().Extractor()))...)
@@ -133,6 +156,11 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	page, err := jwtguard.New(ctx, append(common, jwtguard.WithExtractors(sessions.AccessCookie().Extractor()))...)
 	if err != nil {
 		return nil, err
+	}
+	if c.metrics != nil && c.metrics.Guard != nil {
+		if err := c.metrics.Guard(api); err != nil {
+			return nil, err
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -146,6 +174,9 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	mux.Handle("GET /api/me", api.Handler(http.HandlerFunc(me)))
 	mux.Handle("GET /api/orders", api.Handler(api.RequireScopes("orders:read")(http.HandlerFunc(orders))))
 	mux.Handle("POST /api/orders", api.Handler(api.RequireScopes("orders:write")(http.HandlerFunc(createOrder))))
+	if c.metrics != nil && c.metrics.Handler != nil {
+		mux.Handle("GET /metrics", c.metrics.Handler)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		healthy := api.Ready()
