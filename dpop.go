@@ -170,6 +170,14 @@ type senderPolicy struct {
 	obs       *Observer // for DPoPReplay events; may be nil
 }
 
+// validate refuses DPoP settings that would silently do nothing.
+func (c *senderConfig) validate() error {
+	if c.dpop == DPoPOff && (c.dpopAlgs != nil || c.past != 0 || c.replay != nil || c.nonceSecret != nil || c.origin != "") {
+		return errors.New("DPoP options (algorithms, proof window, replay store, nonces, public origin) without WithDPoP(DPoPOptional or DPoPRequired)")
+	}
+	return nil
+}
+
 func (c senderConfig) build(now func() time.Time, obs *Observer) *senderPolicy {
 	p := &senderPolicy{senderConfig: c, obs: obs}
 	if len(p.dpopAlgs) == 0 {

@@ -399,3 +399,24 @@ func TestMemoryReplayStoreBounded(t *testing.T) {
 		t.Logf("store full of live entries refuses: %v", err)
 	}
 }
+
+func TestDPoPConfigErrors(t *testing.T) {
+	t.Parallel()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	for name, opt := range map[string]jwtguard.Option{
+		"nonce without WithDPoP":  jwtguard.WithDPoPNonce(secret, time.Minute),
+		"origin without WithDPoP": jwtguard.WithPublicOrigin("https://api.example.com"),
+		"short nonce secret":      jwtguard.WithDPoPNonce(secret[:16], time.Minute),
+		"HS256 for proofs":        jwtguard.WithDPoPAlgorithms("HS256"),
+		"none for proofs":         jwtguard.WithDPoPAlgorithms("none"),
+		"window of an hour":       jwtguard.WithDPoPProofWindow(time.Hour, 0),
+		"nil replay store":        jwtguard.WithDPoPReplayStore(nil),
+		"unknown mode":            jwtguard.WithDPoP(7),
+	} {
+		_, err := jwtguard.New(t.Context(), jwtguard.WithIssuer("https://i"), jwtguard.WithAudience(audience),
+			jwtguard.WithJWKS("https://i/jwks"), opt)
+		if !errors.Is(err, jwtguard.ErrConfig) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -457,6 +457,9 @@ func (c *config) fetchConfig(now func() time.Time, log *slog.Logger) fetchConfig
 }
 
 func (c *config) validate() error {
+	if err := c.sender.validate(); err != nil { // dpop.go
+		return err
+	}
 	top := &c.anchorConfig
 	if len(top.tenants) > 0 || slices.ContainsFunc(c.trusted, func(t anchorConfig) bool { return len(t.tenants) > 0 }) {
 		return errTemplateTenants
