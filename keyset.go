@@ -324,9 +324,15 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 		j.nextRefresh = refreshAt(st.fetchedAt, st.freshTill)
 	}
 	call.err = err
+	if j.obs != nil {
+		// Reported while this call is still in flight, so the next fetch's
+		// report cannot overtake this one, and before waiters wake.
+		j.mu.Unlock()
+		j.fetchObserved(ctx, start, now, prev, st, err)
+		j.mu.Lock()
+	}
 	j.inflight = nil
 	j.mu.Unlock()
-	j.fetchObserved(ctx, start, now, prev, st, err) // before waiters wake: they see it reported
 	close(call.done)
 	// Failures are logged when they start and when they end, not on every
 	// retry: a long outage is one line, not thousands.
