@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -234,4 +235,40 @@ func BenchmarkObserverHit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// An Observer counts decisions by reason, here in a map; the nested module
+// github.com/jwtguard/jwtguard/otel makes OpenTelemetry metrics and spans
+// of the same events.
+func ExampleWithObserver() {
+	iss, err := jwtguardtest.StartIssuer("ES256")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer iss.Close()
+	var mu sync.Mutex
+	byReason := map[string]int{}
+	g, err := jwtguard.New(context.Background(),
+		jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer(iss.URL), jwtguard.WithAudience("orders-api"),
+		jwtguard.WithObserver(jwtguard.Observer{
+			OnDecision: func(_ context.Context, d jwtguard.Decision) {
+				mu.Lock()
+				defer mu.Unlock()
+				byReason[string(d.Outcome)+" "+jwtguard.ReasonName(d.Reason)]++
+			},
+		}), jwtguard.WithKeysAtStart())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer g.Close()
+	ctx := context.Background()
+	g.Verify(ctx, iss.Sign(jwtguardtest.Claims{"aud": "orders-api"}))
+	g.Verify(ctx, iss.Sign(jwtguardtest.Claims{"aud": "billing"}))
+	g.Verify(ctx, iss.Sign(jwtguardtest.Claims{"aud": "orders-api", "exp": time.Now().Add(-time.Hour).Unix()}))
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Println(byReason)
+	// Output: map[accepted :1 refused audience:1 refused expired:1]
 }
