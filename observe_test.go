@@ -272,3 +272,52 @@ func ExampleWithObserver() {
 	fmt.Println(byReason)
 	// Output: map[accepted :1 refused audience:1 refused expired:1]
 }
+
+func TestObserverResolverDecisions(t *testing.T) {
+	tenant := jwtguardtest.NewIssuer(t, "ES256")
+	stranger := jwtguardtest.NewIssuer(t, "ES256")
+	broken := jwtguardtest.NewIssuer(t, "ES256")
+	var mu sync.Mutex
+	var results []string
+	var cached []int
+	var issuers []string
+	g, err := jwtguard.New(t.Context(), jwtguard.WithAudience(audience),
+		jwtguard.WithIssuerResolver(func(_ context.Context, iss string) ([]jwtguard.IssuerOption, error) {
+			switch iss {
+			case tenant.URL:
+				return []jwtguard.IssuerOption{jwtguard.WithJWKS(tenant.JWKSURL())}, nil
+			case broken.URL:
+				return nil, errors.New("tenant store down")
+			}
+			return nil, nil
+		}, jwtguard.ResolverSettings{}),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
+		jwtguard.WithObserver(jwtguard.Observer{
+			OnResolverDecision: func(d jwtguard.ResolverDecision) {
+				mu.Lock()
+				defer mu.Unlock()
+				results, cached = append(results, d.Result), append(cached, d.Cached)
+			},
+			OnDecision: func(_ context.Context, d jwtguard.Decision) {
+				mu.Lock()
+				defer mu.Unlock()
+				issuers = append(issuers, d.Issuer)
+			},
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, iss := range []*jwtguardtest.Issuer{tenant, stranger, broken} {
+		g.Verify(t.Context(), iss.Sign(jwtguardtest.Claims{"aud": audience}))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !equal(results, []string{"approved", "refused", "failed"}) || !equal(cached, []int{1, 1, 1}) {
+		t.Errorf("resolver decisions %v with %v cached; want approved, refused, failed with 1 each", results, cached)
+	}
+	// A resolver's tenants are one label, and a refused issuer is never named.
+	if !equal(issuers, []string{"resolver", jwtguard.UnknownIssuer, jwtguard.UnknownIssuer}) {
+		t.Errorf("decision issuers = %v", issuers)
+	}
+}
