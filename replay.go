@@ -41,8 +41,9 @@ const replayShards = 32
 type replayShard struct {
 	mu   sync.Mutex
 	seen map[string]int64 // key → expiry, Unix nanoseconds
-	ring []replayEntry    // insertion order, for eviction
-	head int              // the oldest entry, once the ring is full
+	ring []replayEntry    // insertion order, for eviction; grows to max
+	max  int
+	head int // the oldest entry, once the ring is full
 }
 
 type replayEntry struct {
@@ -51,8 +52,11 @@ type replayEntry struct {
 }
 
 // NewMemoryReplayStore returns a store holding at most entries proofs
-// (rounded up to a multiple of 32; at least 1024). Entries leave when
-// they expire or, oldest first, when room is needed.
+// (rounded up to a multiple of 32; at least 1024), about 120 bytes each
+// when full; memory grows with use. Entries leave when they expire or,
+// oldest first, when room is needed. A full store refuses proofs
+// ([ErrReplayCheckUnavailable]): size it for the proofs one proof window
+// brings (requests per second × the window's past).
 func NewMemoryReplayStore(entries int) *MemoryReplayStore {
 	return newMemoryReplayStore(entries, time.Now)
 }
@@ -65,7 +69,7 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 	s := &MemoryReplayStore{now: now}
 	for i := range s.shards {
 		s.shards[i].seen = make(map[string]int64)
-		s.shards[i].ring = make([]replayEntry, 0, per)
+		s.shards[i].max = per
 	}
 	return s
 }
@@ -84,7 +88,7 @@ func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time
 	if e, ok := sh.seen[key]; ok && e > now {
 		return false, nil
 	}
-	if len(sh.ring) < cap(sh.ring) {
+	if len(sh.ring) < sh.max {
 		sh.ring = append(sh.ring, replayEntry{key, exp})
 		sh.seen[key] = exp
 		return true, nil
