@@ -194,7 +194,7 @@ func (c senderConfig) build(now func() time.Time, obs *Observer) *senderPolicy {
 	return p
 }
 
-// authenticate is Guard.Authenticate's path for sender-constrained
+// authenticateSender is Guard.Authenticate's path for sender-constrained
 // tokens. handled is false when the request is for the Bearer path, which
 // then ends with checkBearer.
 func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, _ error, handled bool) {
