@@ -19,6 +19,7 @@ package jwtguardotel
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
@@ -77,6 +78,7 @@ type instruments struct {
 	decisionDuration, fetchDuration      metric.Float64Histogram
 	resolverIssuers                      metric.Int64Gauge
 	revocationLag                        metric.Float64Gauge
+	sets                                 sync.Map // decisionKey → *decisionAttrs
 }
 
 // Observer returns a jwtguard.Observer that records metrics with mp and
@@ -134,15 +136,45 @@ func Observer(mp metric.MeterProvider, tp trace.TracerProvider) (jwtguard.Observ
 	}, nil
 }
 
-func (in *instruments) decision(ctx context.Context, d jwtguard.Decision) {
-	reason := jwtguard.ReasonName(d.Reason)
-	attrs := []attribute.KeyValue{AttrOutcome.String(string(d.Outcome)), AttrIssuer.String(d.Issuer),
-		AttrAlg.String(d.Alg), AttrCacheHit.Bool(d.CacheHit)}
-	if reason != "" {
-		attrs = append(attrs, AttrReason.String(reason))
+// decisionKey is one combination of a decision's labels; there are few
+// (fixed outcomes, reasons and algorithms, configured issuers), so their
+// attribute sets are built once and kept.
+type decisionKey struct {
+	outcome, reason, issuer, alg string
+	hit                          bool
+}
+
+type decisionAttrs struct {
+	add    []metric.AddOption    // every label, for the decisions counter
+	record []metric.RecordOption // outcome and cache hit, for the histogram
+	event  []trace.EventOption
+	span   []attribute.KeyValue
+}
+
+func (in *instruments) attrsFor(k decisionKey) *decisionAttrs {
+	if a, ok := in.sets.Load(k); ok {
+		return a.(*decisionAttrs)
 	}
-	in.decisions.Add(ctx, 1, metric.WithAttributes(attrs...))
-	in.decisionDuration.Record(ctx, d.Duration.Seconds(), metric.WithAttributes(attrs[0], attrs[3]))
+	all := []attribute.KeyValue{AttrOutcome.String(k.outcome), AttrIssuer.String(k.issuer), AttrAlg.String(k.alg), AttrCacheHit.Bool(k.hit)}
+	span := []attribute.KeyValue{AttrOutcome.String(k.outcome)}
+	if k.reason != "" {
+		all = append(all, AttrReason.String(k.reason))
+		span = append(span, AttrReason.String(k.reason))
+	}
+	a := &decisionAttrs{
+		add:    []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(all...))},
+		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(all[0], all[3]))},
+		event:  []trace.EventOption{trace.WithAttributes(all...)},
+		span:   span,
+	}
+	v, _ := in.sets.LoadOrStore(k, a)
+	return v.(*decisionAttrs)
+}
+
+func (in *instruments) decision(ctx context.Context, d jwtguard.Decision) {
+	a := in.attrsFor(decisionKey{string(d.Outcome), jwtguard.ReasonName(d.Reason), d.Issuer, d.Alg, d.CacheHit})
+	in.decisions.Add(ctx, 1, a.add...)
+	in.decisionDuration.Record(ctx, d.Duration.Seconds(), a.record...)
 	if d.Outcome == jwtguard.Accepted {
 		if d.CacheHit {
 			in.hits.Add(ctx, 1)
@@ -151,11 +183,8 @@ func (in *instruments) decision(ctx context.Context, d jwtguard.Decision) {
 		}
 	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.AddEvent("jwtguard.decision", trace.WithAttributes(attrs...))
-		span.SetAttributes(AttrOutcome.String(string(d.Outcome)))
-		if reason != "" {
-			span.SetAttributes(AttrReason.String(reason))
-		}
+		span.AddEvent("jwtguard.decision", a.event...)
+		span.SetAttributes(a.span...)
 	}
 }
 

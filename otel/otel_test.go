@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 const audience = "orders-api"
@@ -251,4 +252,31 @@ func equalMaps(a, b map[string]int64) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkObserverHit is a cache hit with the OTel Observer recording into
+// an SDK MeterProvider (a ManualReader) and a no-op tracer.
+func BenchmarkObserverHit(b *testing.B) {
+	iss := jwtguardtest.NewIssuer(b, "ES256")
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	obs, err := jwtguardotel.Observer(mp, tracenoop.NewTracerProvider())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := jwtguard.New(b.Context(), jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithObserver(obs))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	token := iss.Sign(jwtguardtest.Claims{"aud": audience})
+	if _, err := g.Verify(b.Context(), token); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.Verify(b.Context(), token); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
