@@ -267,6 +267,12 @@ func (j *remoteJWKS) join(ctx context.Context, respectBackoff bool) error {
 	j.mu.Lock()
 	call := j.inflight
 	if call == nil {
+		// A request found no keys, but a fetch may have ended since it
+		// looked: then there is nothing to do.
+		if respectBackoff && j.usableState() != nil {
+			j.mu.Unlock()
+			return nil
+		}
 		now := j.now()
 		if respectBackoff && now.Before(j.nextAttempt) {
 			j.mu.Unlock()
