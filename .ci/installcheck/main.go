@@ -51,6 +51,7 @@ var published = []struct{ dir, path string }{
 	{"adapters/echo", "github.com/jwtguard/jwtguard/adapters/echo"},
 	{"adapters/echov5", "github.com/jwtguard/jwtguard/adapters/echov5"},
 	{"redis", "github.com/jwtguard/jwtguard/redis"},
+	{"otel", "github.com/jwtguard/jwtguard/otel"},
 }
 
 func main() {

@@ -24,6 +24,7 @@ import (
 	jwtguardechov5 "github.com/jwtguard/jwtguard/adapters/echov5"
 	jwtguardgin "github.com/jwtguard/jwtguard/adapters/gin"
 	"github.com/jwtguard/jwtguard/issuer"
+	jwtguardotel "github.com/jwtguard/jwtguard/otel"
 	jwtguardredis "github.com/jwtguard/jwtguard/redis"
 	echo4 "github.com/labstack/echo/v4"
 	echo5 "github.com/labstack/echo/v5"
@@ -36,6 +37,7 @@ var secret = []byte("installcheck-secret-of-32-bytes!")
 var (
 	_ issuer.Store     = (*jwtguardredis.Store)(nil)
 	_ jwtguard.Revoker = (*jwtguardredis.Mirror)(nil)
+	_                  = jwtguardotel.Observer // the OTel module installs too
 )
 
 func main() {
