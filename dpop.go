@@ -235,6 +235,9 @@ func (g *Guard) checkBearer(r *http.Request, c *Claims) error {
 	if c.jc.CnfJKT != "" {
 		return failf(ErrTokenBinding, "a DPoP-bound token (cnf.jkt) presented without DPoP")
 	}
+	if c.jc.CnfOther {
+		return failf(ErrTokenBinding, "the token is bound (cnf) by a confirmation method the guard cannot check")
+	}
 	return g.sender.checkCertBinding(r, c)
 }
 
@@ -266,7 +269,9 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 		return nil, failf(ErrInvalidDPoPProof, "htu %s does not match %s", quote(proof.URI), quote(want))
 	}
 	now := g.now()
-	if proof.IssuedAt.Before(now.Add(-p.past)) {
+	// Exclusive, like the replay store's expiry: at iat+past exactly the
+	// proof is already too old, so it can never outlive its jti's entry.
+	if !proof.IssuedAt.After(now.Add(-p.past)) {
 		return nil, failf(ErrInvalidDPoPProof, "proof iat %s ago (window %v)", ago(now.Sub(proof.IssuedAt)), p.past)
 	}
 	if proof.IssuedAt.After(now.Add(p.future)) {

@@ -2,8 +2,8 @@ package jwtguard
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -33,6 +33,7 @@ var errReplayStoreFull = errors.New("jwtguard: DPoP replay store full")
 // forget one. Safe for concurrent use.
 type MemoryReplayStore struct {
 	shards [replayShards]replayShard
+	seed   maphash.Seed // random per store: shards clients cannot predict
 	now    func() time.Time
 }
 
@@ -66,7 +67,7 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 	if per*replayShards < max(entries, 1024) {
 		per++
 	}
-	s := &MemoryReplayStore{now: now}
+	s := &MemoryReplayStore{now: now, seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		s.shards[i].seen = make(map[string]int64)
 		s.shards[i].max = per
@@ -76,11 +77,9 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 
 // Use implements [ReplayStore].
 func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time) (bool, error) {
-	var h uint32
-	if len(key) >= 4 {
-		h = binary.LittleEndian.Uint32([]byte(key[len(key)-4:]))
-	}
-	sh := &s.shards[h%replayShards]
+	// A seeded hash of the whole key: every shard is used, and a client
+	// that picks its jti values cannot aim them all at one shard.
+	sh := &s.shards[maphash.String(s.seed, key)%replayShards]
 	now := s.now().UnixNano()
 	exp := expires.UnixNano()
 	sh.mu.Lock()

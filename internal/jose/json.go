@@ -802,6 +802,7 @@ type Claims struct {
 	Permissions         []string
 	CnfX5tS256          string // cnf["x5t#S256"] (RFC 8705 §3.1), "" when absent
 	CnfJKT              string // cnf["jkt"] (RFC 9449 §6.1), "" when absent
+	CnfOther            bool   // cnf has a confirmation method other than those two
 	Raw                 []byte // the payload JSON
 }
 
