@@ -147,7 +147,11 @@ func WithDPoPNonce(secret []byte, every time.Duration) Option {
 // reach this server ("https://api.example.com"), for the htu check of DPoP
 // proofs behind a reverse proxy, where the request the server sees differs
 // from the one the client signed. X-Forwarded-* headers are never read.
-// Default: the request's own (https when it came over TLS, and r.Host).
+// Set it in production: the default takes the host from the request's Host
+// header, which the client chooses, so a proof captured for one server
+// could be presented to another that accepts the same tokens and does not
+// share its replay store. Default: the request's own (https when it came
+// over TLS, and r.Host).
 func WithPublicOrigin(origin string) Option {
 	return guardOption(func(c *config) error {
 		u, err := url.Parse(origin)
