@@ -1,48 +1,134 @@
 #!/usr/bin/env bash
-# Runs the peer benchmarks and the loopback load test, and writes
-# ../BENCHMARKS.md. All numbers come from this one run on this machine.
+# Runs the benchmarks in interleaved rounds, the scale curve, the loopback
+# load test and a profile of jwtguard's never-seen path, and writes
+# ../BENCHMARKS.md and ratio.svg. Every number comes from this one run on
+# this machine. A section of BENCHMARKS.md from "## Fleet (Redis)" to the
+# end (written by redis/bench.sh) is kept as it is.
+#
+# COUNT rounds of every benchmark at BENCHTIME each (BenchmarkInterleaved
+# at INTERLEAVED_BENCHTIME), SCALE_COUNT rounds of the scale curve,
+# E2E_ROUNDS rounds of E2E_D per loopback endpoint. The defaults take about
+# 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")"
-COUNT="${COUNT:-6}"
-BENCHTIME="${BENCHTIME:-1s}"
-mkdir -p results
-out=results/bench.txt
+COUNT="${COUNT:-7}"
+BENCHTIME="${BENCHTIME:-0.5s}"
+INTERLEAVED_BENCHTIME="${INTERLEAVED_BENCHTIME:-2s}"
+SCALE_COUNT="${SCALE_COUNT:-3}"
+E2E_ROUNDS="${E2E_ROUNDS:-5}"
+E2E_D="${E2E_D:-3s}"
+started=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if ! command -v wrk >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null || true
 fi
 
+# The token pools are kept between runs (cmd/pool); the rest is redone.
+mkdir -p results
+rm -rf results/rounds results/scale results/profile
+mkdir -p results/rounds results/scale results/profile
+export BENCH_POOL="$PWD/results/pool"
+# Build everything that touches jwtguard now: the root may change while
+# this runs, and every number must come from the same code.
+rev=$(git -C .. rev-parse --short HEAD)
+git -C .. diff --quiet HEAD -- . ':!bench' ':!BENCHMARKS.md' 2>/dev/null || rev="$rev plus uncommitted changes"
+go test -c -o results/bench.test .
+go build -o results/e2e ./cmd/e2e
+go run ./cmd/pool -dir "$BENCH_POOL" -benchtime "$BENCHTIME" >&2
+
 # Rounds of one run each, rather than -count: every implementation is then
 # measured in every round, so a noisy minute on a shared machine spreads
-# over all of them instead of skewing one.
-go test -c -o results/bench.test .
-: > "$out"
+# over all of them instead of skewing one; BENCH_ROUND turns the order.
 for round in $(seq "$COUNT"); do
 	echo "round $round of $COUNT" >&2
-	./results/bench.test -test.run '^$' -test.bench BenchmarkMiddleware -test.benchmem -test.count 1 -test.benchtime "$BENCHTIME" | tee -a "$out"
+	BENCH_ROUND=$round ./results/bench.test -test.run '^$' -test.bench '^Benchmark(NeverSeen|Repeated|Mix|VerifyHit)$' \
+		-test.benchmem -test.count 1 -test.benchtime "$BENCHTIME" | tee "results/rounds/$round.txt" >&2
+	BENCH_ROUND=$round ./results/bench.test -test.run '^$' -test.bench '^BenchmarkInterleaved$' \
+		-test.count 1 -test.benchtime "$INTERLEAVED_BENCHTIME" | tee -a "results/rounds/$round.txt" >&2
 done
-go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$out" > results/benchstat.txt || echo "(benchstat unavailable)" > results/benchstat.txt
-go run ./cmd/e2e > results/e2e.md
+for round in $(seq "$SCALE_COUNT"); do
+	echo "scale round $round of $SCALE_COUNT" >&2
+	./results/bench.test -test.run '^$' -test.bench '^BenchmarkScale$' -test.benchmem -test.count 1 \
+		-test.benchtime "$BENCHTIME" | tee "results/scale/$round.txt" >&2
+done
+./results/e2e -pool "$BENCH_POOL" -rounds "$E2E_ROUNDS" -d "$E2E_D" > results/e2e.md
 
+# Where jwtguard's time and allocations go on the never-seen path.
+# 20,000 tokens a run, within the stored pool, so no signing lands in the
+# profile; each of the 8 runs has a fresh guard, so the tokens are new to
+# it. The memory profile is taken apart: its stack walks would show in the
+# CPU profile.
+prof=(-test.run '^$' -test.bench '^BenchmarkNeverSeen$/^RS256$/^jwtguard$' -test.benchmem -test.benchtime 20000x)
+./results/bench.test "${prof[@]}" -test.count 8 -test.cpuprofile results/profile/cpu.out >results/profile/bench.txt
+./results/bench.test "${prof[@]}" -test.count 1 -test.memprofile results/profile/mem.out -test.memprofilerate 512 >/dev/null
+handler='\(\*Guard\)\.Handler' # the request path, not New
+pprof() { go tool pprof -top -relative_percentages -nodecount "$1" "${@:2}" results/bench.test 2>/dev/null | sed -n '/flat%/,$p'; }
+pprof 25 -focus "$handler" -show 'jwtguard/jwtguard[./]' -hide 'jwtguard/bench' results/profile/cpu.out >results/profile/cpu-own.txt
+pprof 30 -focus "$handler" results/profile/cpu.out >results/profile/cpu.txt
+pprof 20 -sample_index=alloc_space -focus "$handler" results/profile/mem.out >results/profile/mem.txt
+pprof 20 -sample_index=alloc_objects -focus "$handler" results/profile/mem.out >results/profile/objects.txt
+
+go run ./cmd/report -rounds 'results/rounds/*.txt' -scale 'results/scale/*.txt' -svg ratio.svg -svgref bench/ratio.svg >results/report.md
+elapsed=$(( $(date +%s) - started ))
+
+fleet=""
+if [ -f ../BENCHMARKS.md ] && grep -q '^## Fleet (Redis)' ../BENCHMARKS.md; then
+	fleet=$(sed -n '/^## Fleet (Redis)/,$p' ../BENCHMARKS.md)
+fi
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)
 {
 	echo "# Benchmarks"
 	echo
-	echo "Generated by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): $(go version | cut -d' ' -f3-4), $cpu, $(nproc) cores."
-	echo "Each cell is the median of $COUNT interleaved rounds of -benchtime $BENCHTIME; every ratio compares numbers from this one run."
+	echo "Generated by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): $(go version | cut -d' ' -f3-4), $cpu, $(nproc) cores,"
+	echo "at jwtguard $rev. The run took $((elapsed / 60)) min $((elapsed % 60)) s;"
+	echo "load average $load_before before it and $(cut -d' ' -f1-3 /proc/loadavg) after (a shared machine: other work ran alongside)."
+	echo "$COUNT interleaved rounds of -benchtime $BENCHTIME for the tables, $SCALE_COUNT for the scale curve; every ratio compares"
+	echo "numbers from this one run."
 	echo
-	echo "Every implementation serves the same request through an http.Handler chain: a bearer token"
-	echo "(iss, sub, aud, exp, scope) checked for signature, exp, iss and aud. *floor* is base64 + hash +"
-	echo "signature check with the standard library and nothing else. *jwtguard-hit* is a client reusing"
-	echo "its token (the verified-token cache); *jwtguard-miss* runs with the cache off. Peers fetch keys"
-	echo "from the same JWKS (go-chi/jwtauth, which cannot, gets the key directly)."
+	echo "Every implementation serves the same requests through an http.Handler chain: a bearer token (iss, sub,"
+	echo "aud, exp, iat, jti, scope) checked for signature, exp, iss and aud. *floor* is base64 + hash + signature"
+	echo "check with the standard library and nothing else (bench/floor.go). Peers fetch keys from the same JWKS"
+	echo "(go-chi/jwtauth, which cannot, gets the key directly). RS256 keys are 2048-bit. The benchmark process keeps"
+	echo "a 32 MB pointer-free ballast live, a stand-in for the rest of a server's heap, so that every implementation"
+	echo "runs at a similar garbage-collection rate (without it the HS256 floor, in a 4 MB heap, measured 1.3 µs"
+	echo "instead of 0.9 µs: a collection every few megabytes allocated). Token pools: bench/pool.go, bench/cmd/pool."
 	echo
-	go run ./cmd/report -in "$out"
+	cat results/report.md
 	cat results/e2e.md
-	echo "### benchstat"
+	echo "## Where jwtguard's never-seen time goes (RS256, through the handler)"
+	echo
+	echo "\`go test -run '^\$' -bench 'NeverSeen/RS256/jwtguard\$' -benchtime 20000x -count 8 -cpuprofile\` (and -memprofile, in a run of its own) in bench/"
+	echo "(percentages are of the samples under jwtguard's Handler, the harness excluded):"
 	echo
 	echo '```'
-	cat results/benchstat.txt
+	grep '^Benchmark' results/profile/bench.txt || true
 	echo '```'
-} > ../BENCHMARKS.md
-echo "wrote BENCHMARKS.md"
+	echo
+	echo "CPU, functions of the jwtguard module only (cum: with what they call):"
+	echo
+	echo '```'
+	cat results/profile/cpu-own.txt
+	echo '```'
+	echo
+	echo "CPU, everything under jwtguard (crypto, runtime, GC assists):"
+	echo
+	echo '```'
+	cat results/profile/cpu.txt
+	echo '```'
+	echo
+	echo "Allocations under jwtguard, by bytes and by count (memprofilerate 512):"
+	echo
+	echo '```'
+	cat results/profile/mem.txt
+	echo
+	cat results/profile/objects.txt
+	echo '```'
+	echo
+	echo "Raw output: bench/results/ (not committed): rounds/, scale/, e2e.md, profile/."
+	if [ -n "$fleet" ]; then
+		echo
+		echo "$fleet"
+	fi
+} >../BENCHMARKS.md
+echo "wrote BENCHMARKS.md and bench/ratio.svg in ${elapsed}s" >&2
