@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
 // DPoP (RFC 9449): a DPoP-bound access token (cnf.jkt) comes with
@@ -81,14 +79,14 @@ func WithDPoP(mode DPoPMode) Option {
 // subset of RS256…RS512, PS256…PS512, ES256…ES512, EdDSA and Ed25519
 // (symmetric algorithms and none cannot be). They are announced in the
 // challenge's algs parameter. Default: all of them.
-func WithDPoPAlgorithms(algs ...string) Option {
-	return guardOption(func(c *config) error {
+func WithDPoPAlgorithms(algs ...string) DPoPOption {
+	return dpopOption(func(c *senderConfig) error {
 		for _, a := range algs {
 			if !slices.Contains(defaultDPoPAlgorithms, a) {
 				return fmt.Errorf("DPoP algorithm %q not supported (asymmetric JWS algorithms only)", a)
 			}
 		}
-		c.sender.dpopAlgs = slices.Clone(algs)
+		c.dpopAlgs = slices.Clone(algs)
 		return nil
 	})
 }
@@ -97,12 +95,12 @@ func WithDPoPAlgorithms(algs ...string) Option {
 // guard's clock (future) a proof's iat may be. A proof's jti is
 // remembered for past, so a longer window costs memory in the replay
 // store. Default: 60 seconds past, 5 seconds future.
-func WithDPoPProofWindow(past, future time.Duration) Option {
-	return guardOption(func(c *config) error {
+func WithDPoPProofWindow(past, future time.Duration) DPoPOption {
+	return dpopOption(func(c *senderConfig) error {
 		if past <= 0 || past > 10*time.Minute || future < 0 || future > time.Minute {
 			return errors.New("DPoP proof window: past must be in (0, 10m], future in [0, 1m]")
 		}
-		c.sender.past, c.sender.future = past, future
+		c.past, c.future = past, future
 		return nil
 	})
 }
@@ -112,12 +110,12 @@ func WithDPoPProofWindow(past, future time.Duration) Option {
 // single-use across a fleet. Default: a [MemoryReplayStore] of 2^18
 // entries for this guard alone (enough for 4369 DPoP requests a second
 // with the default 60-second window; a busier server needs a larger one).
-func WithDPoPReplayStore(s ReplayStore) Option {
-	return guardOption(func(c *config) error {
+func WithDPoPReplayStore(s ReplayStore) DPoPOption {
+	return dpopOption(func(c *senderConfig) error {
 		if s == nil {
 			return errors.New("nil DPoP replay store")
 		}
-		c.sender.replay = s
+		c.replay = s
 		return nil
 	})
 }
@@ -130,15 +128,15 @@ func WithDPoPReplayStore(s ReplayStore) Option {
 // nonce in a DPoP-Nonce header; [Guard.Handler] also sends the current
 // nonce with every accepted DPoP request (adapters that call Authenticate
 // do not). Default: no nonces.
-func WithDPoPNonce(secret []byte, every time.Duration) Option {
-	return guardOption(func(c *config) error {
+func WithDPoPNonce(secret []byte, every time.Duration) DPoPOption {
+	return dpopOption(func(c *senderConfig) error {
 		if len(secret) < minNonceSecret {
 			return fmt.Errorf("DPoP nonce secret of %d bytes (need at least %d)", len(secret), minNonceSecret)
 		}
 		if every < 10*time.Second || every > time.Hour {
 			return errors.New("DPoP nonce window must be between 10 seconds and an hour")
 		}
-		c.sender.nonceSecret, c.sender.nonceWindow = slices.Clone(secret), every
+		c.nonceSecret, c.nonceWindow = slices.Clone(secret), every
 		return nil
 	})
 }
@@ -152,14 +150,14 @@ func WithDPoPNonce(secret []byte, every time.Duration) Option {
 // could be presented to another that accepts the same tokens and does not
 // share its replay store. Default: the request's own (https when it came
 // over TLS, and r.Host).
-func WithPublicOrigin(origin string) Option {
-	return guardOption(func(c *config) error {
+func WithPublicOrigin(origin string) DPoPOption {
+	return dpopOption(func(c *senderConfig) error {
 		u, err := url.Parse(origin)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
 			return fmt.Errorf("public origin %q: want scheme://host[:port] only", origin)
 		}
-		c.sender.origin = u.Scheme + "://" + normalHost(u.Scheme, u.Host)
+		c.origin = u.Scheme + "://" + normalHost(u.Scheme, u.Host)
 		return nil
 	})
 }
@@ -262,34 +260,9 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	if claims.jc.CnfJKT == "" {
 		return nil, failf(ErrTokenBinding, "DPoP scheme with a token not bound to a key (no cnf.jkt)")
 	}
-	proof, err := jose.ParseProof(proofs[0], p.dpopAlgs)
+	proof, err := p.checkProof(proofs[0], r.Method, p.requestURI(r), g.now(), token)
 	if err != nil {
-		return nil, failf(ErrInvalidDPoPProof, "%v", err)
-	}
-	if proof.Method != r.Method {
-		return nil, failf(ErrInvalidDPoPProof, "htm %s, request method %s", quote(proof.Method), r.Method)
-	}
-	if got, want := normalHTU(proof.URI), p.requestURI(r); got == "" || got != want {
-		return nil, failf(ErrInvalidDPoPProof, "htu %s does not match %s", quote(proof.URI), quote(want))
-	}
-	now := g.now()
-	// Exclusive, like the replay store's expiry: at iat+past exactly the
-	// proof is already too old, so it can never outlive its jti's entry.
-	if !proof.IssuedAt.After(now.Add(-p.past)) {
-		return nil, failf(ErrInvalidDPoPProof, "proof iat %s ago (window %v)", ago(now.Sub(proof.IssuedAt)), p.past)
-	}
-	if proof.IssuedAt.After(now.Add(p.future)) {
-		return nil, failf(ErrInvalidDPoPProof, "proof iat %s in the future (window %v)", ago(proof.IssuedAt.Sub(now)), p.future)
-	}
-	if p.nonceSecret != nil && !p.nonceValid(proof.Nonce, now) {
-		if proof.Nonce == "" {
-			return nil, failf(ErrUseDPoPNonce, "proof without a nonce")
-		}
-		return nil, failf(ErrUseDPoPNonce, "proof nonce unknown or expired")
-	}
-	sum := sha256.Sum256([]byte(token))
-	if proof.AccessHash != base64.RawURLEncoding.EncodeToString(sum[:]) {
-		return nil, failf(ErrInvalidDPoPProof, "proof ath does not match the access token")
+		return nil, err
 	}
 	if proof.JWK.Thumbprint != claims.jc.CnfJKT {
 		return nil, failf(ErrInvalidDPoPProof, "proof key is not the key the token is bound to (cnf.jkt)")
@@ -298,14 +271,11 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 		return nil, err
 	}
 	// Last: only a proof that passed everything takes room in the store.
-	key := sha256.Sum256([]byte(proof.JWK.Thumbprint + "\x00" + proof.ID))
-	fresh, err := p.replay.Use(r.Context(), base64.RawURLEncoding.EncodeToString(key[:]), proof.IssuedAt.Add(p.past))
-	switch {
-	case err != nil:
-		return nil, failf(ErrReplayCheckUnavailable, "%v", err)
-	case !fresh:
-		p.obs.DPoPReplay(r.Context(), DPoPReplay{Issuer: g.issuerLabel(claims.jc.Issuer)})
-		return nil, failf(ErrInvalidDPoPProof, "proof jti already used")
+	if err := p.useProof(r.Context(), proof); err != nil {
+		if errors.Is(err, ErrInvalidDPoPProof) {
+			p.obs.DPoPReplay(r.Context(), DPoPReplay{Issuer: g.issuerLabel(claims.jc.Issuer)})
+		}
+		return nil, err
 	}
 	return claims, nil
 }
