@@ -1,12 +1,7 @@
 package jwtguard_test
 
 import (
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/jwtguard/jwtguard"
@@ -17,23 +12,8 @@ import (
 // proofs for five key types, and hostile proofs it signed.
 func TestNodeDPoPInterop(t *testing.T) {
 	t.Parallel()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		skipOutsideCI(t, "node not installed: the Node.js interop test needs it (make deps)")
-	}
-	if _, err := os.Stat("testdata/interop/node_modules/jose"); err != nil {
-		skipOutsideCI(t, "Node packages missing: run `npm ci --prefix testdata/interop` (make deps)")
-	}
-	var jwks []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(jwks) }))
-	t.Cleanup(srv.Close)
 	const resource = "https://api.example.com/orders"
-	out, err := exec.Command(node, "testdata/interop/dpop.mjs", srv.URL, audience, resource).Output()
-	if err != nil {
-		t.Fatalf("dpop.mjs: %v", err)
-	}
 	var fixture struct {
-		Keys    []json.RawMessage `json:"keys"`
 		Clients []struct {
 			Alg, Jkt, Token string
 			Proofs          []struct {
@@ -42,11 +22,8 @@ func TestNodeDPoPInterop(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal(out, &fixture); err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ = json.Marshal(map[string]any{"keys": fixture.Keys})
-	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(srv.URL), jwtguard.WithIssuer(srv.URL), jwtguard.WithAudience(audience),
+	issuer := runNodeSigner(t, &fixture, "dpop.mjs", audience, resource)
+	g, err := jwtguard.New(t.Context(), jwtguard.WithJWKS(issuer), jwtguard.WithIssuer(issuer), jwtguard.WithAudience(audience),
 		jwtguard.WithAccessTokenProfile(), jwtguard.WithDPoP(jwtguard.DPoPRequired))
 	if err != nil {
 		t.Fatal(err)
