@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
@@ -32,6 +33,7 @@ type Issuer struct {
 	audience  []string
 	rotateAge time.Duration
 	now       func() time.Time
+	dpop      *jwtguard.DPoPChecker // nil: DPoP proofs are ignored
 
 	mu      sync.Mutex
 	current *signingKey
@@ -53,6 +55,7 @@ type config struct {
 	audience  []string
 	rotateAge time.Duration
 	now       func() time.Time
+	dpop      *jwtguard.DPoPChecker
 }
 
 // An Option configures an [Issuer].
@@ -120,7 +123,7 @@ func New(issuerURL string, opts ...Option) (*Issuer, error) {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 	}
-	iss := &Issuer{url: issuerURL, alg: c.alg, ttl: c.ttl, audience: c.audience, rotateAge: c.rotateAge, now: c.now}
+	iss := &Issuer{url: issuerURL, alg: c.alg, ttl: c.ttl, audience: c.audience, rotateAge: c.rotateAge, now: c.now, dpop: c.dpop}
 	k, err := iss.firstKey(c.key)
 	if err != nil {
 		return nil, err
@@ -227,13 +230,15 @@ func (iss *Issuer) pruneLocked(now time.Time) {
 // application decoding claims with encoding/json matches names that way, so
 // it could otherwise read a caller's "ſub" (U+017F) as the subject.
 func (iss *Issuer) Issue(subject string, extra map[string]any) (string, time.Time, error) {
-	return iss.issue(subject, extra, "", time.Time{})
+	return iss.issue(subject, extra, "", time.Time{}, "")
 }
 
 // issue is Issue with the session id and the session's absolute expiry,
 // which only [Sessions] sets: the token expires at the latest then (zero:
-// no limit), so none outlives its session's revocation records.
-func (iss *Issuer) issue(subject string, extra map[string]any, sid string, notAfter time.Time) (string, time.Time, error) {
+// no limit), so none outlives its session's revocation records; and with
+// jkt, the thumbprint of the DPoP key the token is bound to (cnf.jkt), or
+// "" for a bearer token.
+func (iss *Issuer) issue(subject string, extra map[string]any, sid string, notAfter time.Time, jkt string) (string, time.Time, error) {
 	if err := checkExtra(extra); err != nil {
 		return "", time.Time{}, err
 	}
@@ -256,6 +261,9 @@ func (iss *Issuer) issue(subject string, extra map[string]any, sid string, notAf
 	}
 	if sid != "" {
 		claims["sid"] = sid
+	}
+	if jkt != "" {
+		claims["cnf"] = map[string]any{"jkt": jkt}
 	}
 	claims["iss"] = iss.url
 	claims["sub"] = subject

@@ -66,6 +66,22 @@ var errRefresh = errors.New("issuer: invalid refresh token")
 // binding alone is worthless, so it may travel to every route. (With
 // jwtguard.InsecureCookieWithoutSecure the names have no prefix, and a
 // sibling can plant a binding too: local development only.)
+//
+// With an issuer that does DPoP ([WithDPoP]), a session can also be bound
+// to a key the page holds (RFC 9449 §5: refresh tokens of public clients
+// are bound). A login or refresh request with a DPoP proof (a fetch from
+// the page: forms cannot add headers) is answered 200 with a [Token] as
+// JSON, an access token with cnf.jkt for an "Authorization: DPoP" header
+// instead of the access cookie, and the refresh token, still a cookie, is
+// stored under the hash of binding, token and key thumbprint together. So
+// every later refresh needs a proof by the same key: without one, or with
+// another key's, the token is unknown, as a planted one is (401
+// invalid_grant). A session started without a proof is bound by the first
+// refresh that carries one, and stays bound. Logout finds a bound session's
+// refresh token only with a proof by its key; without one it clears the
+// cookies, and the session's access tokens live until they expire. A
+// refused proof (400 invalid_dpop_proof or use_dpop_nonce, see
+// [Issuer.WriteTokenError]) leaves the cookies as they are.
 type Sessions struct {
 	iss           *Issuer
 	store         Store
@@ -289,6 +305,12 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 				return
 			}
 		}
+		jkt, err := s.iss.proofKey(r) // before the credentials: a nonce retry costs no check
+		if err != nil {
+			s.dpopRefused(r, err)
+			s.iss.WriteTokenError(w, err)
+			return
+		}
 		subject, claims, err := check(r)
 		if err != nil || subject == "" {
 			status := http.StatusUnauthorized
@@ -303,7 +325,7 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 			writeJSONError(w, http.StatusInternalServerError, "server_error")
 			return
 		}
-		if _, err := s.endSession(r); err != nil {
+		if _, err := s.endSession(r, jkt); err != nil {
 			s.storeFailed(w, r, err)
 			return
 		}
@@ -318,12 +340,13 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 			return
 		}
 		now := s.now()
-		if err := s.startSession(w, r, RefreshRecord{Family: family, Subject: subject, Claims: claims,
-			FamilyExpiry: now.Add(s.absolute)}, binding); err != nil {
+		t, err := s.startSession(w, r, RefreshRecord{Family: family, Subject: subject, Claims: claims,
+			FamilyExpiry: now.Add(s.absolute)}, binding, jkt)
+		if err != nil {
 			s.storeFailed(w, r, err)
 			return
 		}
-		s.done(w, r, s.afterLogin)
+		s.started(w, r, t)
 	})
 }
 
@@ -338,7 +361,13 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 // and leaves them too, so a retry can succeed. POST only.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		rec, binding, err := s.spend(r)
+		jkt, err := s.iss.proofKey(r)
+		if err != nil {
+			s.dpopRefused(r, err)
+			s.iss.WriteTokenError(w, err)
+			return
+		}
+		rec, binding, err := s.spend(r, jkt)
 		if errors.Is(err, errTossed) {
 			writeJSONError(w, http.StatusUnauthorized, "invalid_grant")
 			return
@@ -352,11 +381,12 @@ func (s *Sessions) RefreshHandler() http.Handler {
 			s.storeFailed(w, r, err)
 			return
 		}
-		if err := s.startSession(w, r, rec, binding); err != nil {
+		t, err := s.startSession(w, r, rec, binding, jkt)
+		if err != nil {
 			s.storeFailed(w, r, err)
 			return
 		}
-		s.done(w, r, s.afterLogin)
+		s.started(w, r, t)
 	})
 }
 
@@ -370,7 +400,13 @@ func (s *Sessions) RefreshHandler() http.Handler {
 // leaves the cookies. POST only.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		tossed, err := s.endSession(r)
+		jkt, err := s.iss.proofKey(r)
+		if err != nil {
+			s.dpopRefused(r, err)
+			s.iss.WriteTokenError(w, err)
+			return
+		}
+		tossed, err := s.endSession(r, jkt)
 		if !tossed {
 			s.clearCookies(w)
 		}
@@ -395,10 +431,11 @@ func (s *Sessions) clearCookies(w http.ResponseWriter) {
 // endSession revokes the session the browser of r holds: the family of its
 // refresh cookie, and the sid of its access cookie if that token verifies.
 // tossed reports cookie tossing (see [Sessions.refreshCookies]): no refresh
-// cookie is used then.
-func (s *Sessions) endSession(r *http.Request) (tossed bool, err error) {
+// cookie is used then. jkt is the thumbprint of the request's DPoP key, if
+// it has a proof: a bound session's refresh token is found only with it.
+func (s *Sessions) endSession(r *http.Request, jkt string) (tossed bool, err error) {
 	var families []string
-	rec, _, err := s.useRefresh(r, s.now())
+	rec, _, err := s.useRefresh(r, s.now(), jkt)
 	tossed = errors.Is(err, errTossed)
 	switch {
 	case err == nil:
@@ -467,22 +504,31 @@ func shaped(v string, n int) bool {
 // useRefresh calls Store.Use for the request's refresh token issued with
 // its binding: the first of its refresh cookies the store knows under the
 // binding. A planted one is unknown there: its hash was made with the
-// planter's binding. It returns the record as Use does and the binding;
-// errRefresh when no cookie is known, errTossed, or the store's error.
-func (s *Sessions) useRefresh(r *http.Request, now time.Time) (RefreshRecord, string, error) {
+// planter's binding. With jkt (the request's DPoP key) a token bound to
+// that key is looked for first, then an unbound one; without, an unbound
+// one only, so a bound token is unknown to a request without its key. It
+// returns the record as Use does and the binding; errRefresh when no
+// cookie is known, errTossed, or the store's error.
+func (s *Sessions) useRefresh(r *http.Request, now time.Time, jkt string) (RefreshRecord, string, error) {
 	binding, tokens, err := s.refreshCookies(r)
 	if err != nil {
 		return RefreshRecord{}, "", err
 	}
+	keys := []string{""}
+	if jkt != "" {
+		keys = []string{jkt, ""}
+	}
 	for _, token := range tokens {
-		rec, err := s.store.Use(r.Context(), hashToken(binding, token), now)
-		if errors.Is(err, ErrNotFound) {
-			continue
+		for _, key := range keys {
+			rec, err := s.store.Use(r.Context(), hashToken(binding, token, key), now)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return RefreshRecord{}, "", err
+			}
+			return rec, binding, nil
 		}
-		if err != nil {
-			return RefreshRecord{}, "", err
-		}
-		return rec, binding, nil
 	}
 	return RefreshRecord{}, "", errRefresh
 }
@@ -500,11 +546,11 @@ func detach(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // spend uses up the refresh token of r and returns the record to continue
 // the session from, its Generation set to the successor's, and the
-// browser's binding. It returns errRefresh (or errTossed) for every
-// refusal, or the store's error.
-func (s *Sessions) spend(r *http.Request) (RefreshRecord, string, error) {
+// browser's binding. jkt is the request's DPoP key, "" without a proof. It
+// returns errRefresh (or errTossed) for every refusal, or the store's error.
+func (s *Sessions) spend(r *http.Request, jkt string) (RefreshRecord, string, error) {
 	now := s.now()
-	rec, binding, err := s.useRefresh(r, now)
+	rec, binding, err := s.useRefresh(r, now, jkt)
 	if err != nil {
 		return RefreshRecord{}, "", err
 	}
@@ -554,28 +600,45 @@ func (s *Sessions) spend(r *http.Request) (RefreshRecord, string, error) {
 
 // startSession issues an access token, expiring at the latest with the
 // family, and a fresh refresh token of rec's family and generation bound to
-// binding, and sets the cookies.
-func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec RefreshRecord, binding string) error {
-	token, exp, err := s.iss.issue(rec.Subject, rec.Claims, rec.Family, rec.FamilyExpiry)
+// binding, and sets the cookies. With jkt (the request's DPoP key) both are
+// bound to the key too: the access token by cnf.jkt, returned for the
+// response body instead of set as the access cookie, the refresh token by
+// its hash.
+func (s *Sessions) startSession(w http.ResponseWriter, r *http.Request, rec RefreshRecord, binding, jkt string) (Token, error) {
+	t, err := s.iss.token(rec.Subject, rec.Claims, rec.Family, rec.FamilyExpiry, jkt)
 	if err != nil {
-		return err
+		return Token{}, err
 	}
 	refresh, err := randomToken(refreshTokenBytes)
 	if err != nil {
-		return err
+		return Token{}, err
 	}
 	now := s.now()
-	rec.Hash = hashToken(binding, refresh)
+	rec.Hash = hashToken(binding, refresh, jkt)
 	rec.IdleExpiry = minTime(now.Add(s.idle), rec.FamilyExpiry)
 	rec.UsedAt, rec.Reuses, rec.FamilyHead, rec.FamilyRevoked = time.Time{}, 0, 0, false
 	if err := s.store.Create(r.Context(), rec); err != nil {
-		return err
+		return Token{}, err
 	}
 	// Cookies count down on the wall clock; the lifetimes come from ours.
-	s.access.Set(w, token, time.Now().Add(exp.Sub(now)))
+	if jkt == "" {
+		s.access.Set(w, t.AccessToken, time.Now().Add(t.ExpiresAt.Sub(now)))
+	} else {
+		s.access.Clear(w) // a bound token in a cookie would be refused anyway
+	}
 	s.refresh.Set(w, refresh, time.Now().Add(rec.IdleExpiry.Sub(now)))
 	s.binding.Set(w, binding, time.Now().Add(rec.IdleExpiry.Sub(now)))
-	return nil
+	return t, nil
+}
+
+// started answers a login or refresh: a DPoP-bound session gets its access
+// token as JSON, a cookie session 204 or a redirect (see done).
+func (s *Sessions) started(w http.ResponseWriter, r *http.Request, t Token) {
+	if t.KeyThumbprint != "" {
+		s.iss.writeToken(w, t)
+		return
+	}
+	s.done(w, r, s.afterLogin)
 }
 
 // storeFailed answers a request the store (or signing) could not serve:
@@ -630,8 +693,14 @@ func randomToken(n int) (string, error) {
 }
 
 // hashToken is what a store knows a refresh token by: the SHA-256 of the
-// browser's binding and the token ('.' is in neither).
-func hashToken(binding, token string) [32]byte { return sha256.Sum256([]byte(binding + "." + token)) }
+// browser's binding and the token, and of the thumbprint of the DPoP key
+// the session is bound to, if any ('.' is in none of them).
+func hashToken(binding, token, jkt string) [32]byte {
+	if jkt == "" {
+		return sha256.Sum256([]byte(binding + "." + token))
+	}
+	return sha256.Sum256([]byte(binding + "." + token + "." + jkt))
+}
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
