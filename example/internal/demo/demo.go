@@ -102,6 +102,8 @@ With curl:
   # a route that needs the orders:read scope
   curl -i -H "Authorization: Bearer $TOKEN" %[1]s/api/orders
 
+DPoP mode (a key the page cannot export, a proof per request): open %[1]s/dpop.
+
   # key cache status, for health probes
   curl -s %[1]s/healthz
 
@@ -120,7 +122,13 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 		o(&c)
 	}
 	issuerURL := base
-	issuerOpts := []issuer.Option{issuer.WithAudience(APIAudience), issuer.WithAccessTokenTTL(5 * time.Minute)}
+	// DPoP proofs sent to the token endpoint and the session handlers are
+	// checked as the API's guard checks them; their htu is on base.
+	proofs, err := jwtguard.NewDPoPChecker(jwtguard.WithPublicOrigin(base))
+	if err != nil {
+		return nil, err
+	}
+	issuerOpts := []issuer.Option{issuer.WithAudience(APIAudience), issuer.WithAccessTokenTTL(5 * time.Minute), issuer.WithDPoP(proofs)}
 	sessionOpts := []issuer.SessionOption{issuer.WithPages("/app", "/")}
 	if f := c.fleet; f != nil {
 		// Every instance signs as the fleet with the fleet's key, so each
@@ -157,6 +165,12 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
+	// The DPoP API takes only DPoP-bound tokens, each request with a fresh
+	// proof by the key the token is bound to.
+	dpopAPI, err := jwtguard.New(ctx, append(common, jwtguard.WithDPoP(jwtguard.DPoPRequired), jwtguard.WithPublicOrigin(base))...)
+	if err != nil {
+		return nil, err
+	}
 	if c.metrics != nil && c.metrics.Guard != nil {
 		if err := c.metrics.Guard(api); err != nil {
 			return nil, err
@@ -165,12 +179,15 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
-	mux.HandleFunc("POST /token", tokenHandler(iss))
+	mux.Handle("POST /token", iss.TokenHandler(checkPassword))
 	mux.Handle("/auth/login", sessions.LoginHandler(checkPassword))
 	mux.Handle("/auth/refresh", sessions.RefreshHandler())
 	mux.Handle("/auth/logout", sessions.LogoutHandler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { render(w, loginPage, nil) })
 	mux.Handle("GET /app", page.Handler(http.HandlerFunc(appPage)))
+	mux.HandleFunc("GET /dpop", func(w http.ResponseWriter, r *http.Request) { render(w, dpopPage, nil) })
+	mux.HandleFunc("GET /dpop.js", dpopScript)
+	mux.Handle("GET /api/dpop/me", dpopAPI.Handler(http.HandlerFunc(me)))
 	mux.Handle("GET /api/me", api.Handler(http.HandlerFunc(me)))
 	mux.Handle("GET /api/orders", api.Handler(api.RequireScopes("orders:read")(http.HandlerFunc(orders))))
 	mux.Handle("POST /api/orders", api.Handler(api.RequireScopes("orders:write")(http.HandlerFunc(createOrder))))
@@ -203,32 +220,6 @@ func checkPassword(r *http.Request) (string, map[string]any, error) {
 		return "", nil, issuer.ErrInvalidCredentials
 	}
 	return user, map[string]any{"scope": "orders:read orders:write profile", "name": "Alice Liddell"}, nil
-}
-
-// tokenHandler hands out a bearer token for the curl walk-through.
-func tokenHandler(iss *issuer.Issuer) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-		user, claims, err := checkPassword(r)
-		if err != nil {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
-			return
-		}
-		token, exp, err := iss.Issue(user, claims)
-		if err != nil {
-			http.Error(w, "cannot issue token", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"access_token": token,
-			"token_type":   "Bearer",
-			"expires_in":   int(time.Until(exp).Seconds()),
-		})
-	}
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
@@ -279,7 +270,7 @@ the <code>/auth</code> endpoints (refresh and logout).</p>
 <label>Password <input name="password" id="password" type="password" autocomplete="current-password"></label><br>
 <button type="submit" id="submit">Log in</button>
 </form>
-<p><a href="/app">Protected page</a> · <a href="/api/me">/api/me</a> · <a href="/healthz">/healthz</a></p>
+<p><a href="/app">Protected page</a> · <a href="/dpop">DPoP mode</a> · <a href="/api/me">/api/me</a> · <a href="/healthz">/healthz</a></p>
 </body></html>`))
 
 var appTemplate = template.Must(template.New("app").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-	if r, err := http.PostForm(base+"/token", url.Values{"username": {"alice"}, "password": {"wrong"}}); err != nil || r.StatusCode != 401 {
+	if r, err := http.PostForm(base+"/token", url.Values{"username": {"alice"}, "password": {"wrong"}}); err != nil || r.StatusCode != 400 {
 		t.Fatalf("wrong password: %v %v", r, err)
 	}
 	r, err := http.PostForm(base+"/token", url.Values{"username": {"alice"}, "password": {"wonderland"}})

@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// signProof makes a DPoP proof with key, as the page's dpop.js does.
+func signProof(t *testing.T, key *ecdsa.PrivateKey, method, htu, token string) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding
+	pub, err := key.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256",
+		"jwk": map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}})
+	jti := make([]byte, 12)
+	_, _ = rand.Read(jti)
+	c := map[string]any{"jti": b64.EncodeToString(jti), "htm": method, "htu": htu, "iat": time.Now().Unix()}
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		c["ath"] = b64.EncodeToString(sum[:])
+	}
+	claims, _ := json.Marshal(c)
+	input := b64.EncodeToString(header) + "." + b64.EncodeToString(claims)
+	digest := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64.EncodeToString(sig)
+}
+
+// TestDemoDPoP walks the DPoP mode without a browser: a token bound to a
+// key, the DPoP API with proofs, the token alone refused; and the page and
+// its script are served.
+func TestDemoDPoP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, ln, io.Discard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+
+	req, _ := http.NewRequest("POST", base+"/token", strings.NewReader(url.Values{"username": {User}, "password": {Password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("DPoP", signProof(t, key, "POST", base+"/token", ""))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.TokenType != "DPoP" {
+		t.Fatalf("token with a proof: %d %q %v", resp.StatusCode, tok.TokenType, err)
+	}
+	resp.Body.Close()
+
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for _, c := range []struct {
+		name, path, scheme string
+		proof              *ecdsa.PrivateKey
+		wantStatus         int
+		wantChallenge      string
+	}{
+		{"DPoP with a proof", "/api/dpop/me", "DPoP", key, 200, ""},
+		{"as Bearer", "/api/dpop/me", "Bearer", nil, 401, `error="invalid_token"`},
+		{"as Bearer at the Bearer API", "/api/me", "Bearer", nil, 401, `error="invalid_token"`},
+		{"DPoP without a proof", "/api/dpop/me", "DPoP", nil, 401, `error="invalid_dpop_proof"`},
+		{"DPoP with another key's proof", "/api/dpop/me", "DPoP", other, 401, `error="invalid_dpop_proof"`},
+	} {
+		req, _ := http.NewRequest("GET", base+c.path, nil)
+		req.Header.Set("Authorization", c.scheme+" "+tok.AccessToken)
+		if c.proof != nil {
+			req.Header.Set("DPoP", signProof(t, c.proof, "GET", base+c.path, tok.AccessToken))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.wantStatus || !strings.Contains(resp.Header.Get("WWW-Authenticate"), c.wantChallenge) {
+			t.Errorf("%s: %d %q %s, want %d %s", c.name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), body, c.wantStatus, c.wantChallenge)
+		}
+	}
+
+	for path, want := range map[string]string{"/dpop": "text/html", "/dpop.js": "text/javascript"} {
+		resp := get(t, base+path, "")
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), want) || len(body) == 0 {
+			t.Errorf("GET %s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if path == "/dpop.js" && !strings.Contains(string(body), "extractable") {
+			t.Errorf("dpop.js does not make a non-extractable key: %.80s", body)
+		}
+	}
+}
