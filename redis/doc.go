@@ -10,6 +10,8 @@
 //     step through pub/sub and a durable log, and the guard refuses with
 //     503 when the mirror cannot confirm it is current for longer than a
 //     bound (30 s by default).
+//   - [ReplayStore], a jwtguard.ReplayStore: a DPoP proof is used once
+//     across the fleet (one SET NX per proof; 503 when Redis cannot tell).
 //
 // Wiring, on every instance:
 //
@@ -17,7 +19,9 @@
 //	mirror, _ := jwtguardredis.NewMirror(ctx, rdb)
 //	defer mirror.Close()
 //	sessions, _ := issuer.NewSessions(iss, issuer.WithStore(store), issuer.WithRevocations(mirror))
-//	guard, _ := jwtguard.New(ctx, ..., jwtguard.WithRevocations(mirror))
+//	replays, _ := jwtguardredis.NewReplayStore(rdb) // with DPoP
+//	guard, _ := jwtguard.New(ctx, ..., jwtguard.WithRevocations(mirror),
+//		jwtguard.WithDPoP(jwtguard.DPoPRequired), jwtguard.WithDPoPReplayStore(replays))
 //
 // The instances must also verify each other's access tokens: give every
 // issuer the same key (issuer.WithSigningKey) and issuer URL.

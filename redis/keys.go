@@ -1,6 +1,9 @@
 package jwtguardredis
 
-import "encoding/hex"
+import (
+	"encoding/base64"
+	"encoding/hex"
+)
 
 // Key layout, with the default prefix "jwtguard:". Braces are Cluster hash
 // tags: every key a script touches shares one, so each script runs on one
@@ -14,6 +17,7 @@ import "encoding/hex"
 //	jwtguard:{revocations}:seq           counter: the newest revocation's number
 //	jwtguard:{revocations}:epoch         random id of this data set: changes when Redis lost it
 //	jwtguard:revocations                 pub/sub channel: "<epoch> <seq> <until> <entry>"
+//	jwtguard:dpop:<sha256 base64url>     string: a used DPoP proof, until its expiry (one key per command, no hash tag: spread over every slot)
 type keys struct{ prefix string }
 
 func (k keys) refresh(hash [32]byte) string {
@@ -25,3 +29,8 @@ func (k keys) token(family string, hash [32]byte) string {
 }
 func (k keys) revocations(name string) string { return k.prefix + "{revocations}:" + name }
 func (k keys) channel() string                { return k.prefix + "revocations" }
+
+// dpop is the ReplayStore's key for a proof, by the SHA-256 of its key.
+func (k keys) dpop(hash [32]byte) string {
+	return k.prefix + "dpop:" + base64.RawURLEncoding.EncodeToString(hash[:])
+}

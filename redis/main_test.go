@@ -16,5 +16,8 @@ func (quiet) Printf(context.Context, string, ...any) {}
 
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
-	os.Exit(m.Run())
+	stop := startExampleRedis()
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }

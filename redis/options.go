@@ -13,11 +13,15 @@ type StoreOption interface{ applyStore(*storeConfig) error }
 // A MirrorOption configures [NewMirror].
 type MirrorOption interface{ applyMirror(*mirrorConfig) error }
 
-// An Option configures both [NewStore] and [NewMirror]. Given twice, the
-// last one wins.
+// A ReplayStoreOption configures [NewReplayStore].
+type ReplayStoreOption interface{ applyReplay(*replayConfig) error }
+
+// An Option configures [NewStore], [NewMirror] and [NewReplayStore].
+// Given twice, the last one wins.
 type Option interface {
 	StoreOption
 	MirrorOption
+	ReplayStoreOption
 }
 
 // common is what both take.
@@ -47,6 +51,7 @@ type commonOption func(*common) error
 
 func (o commonOption) applyStore(c *storeConfig) error   { return o(&c.common) }
 func (o commonOption) applyMirror(c *mirrorConfig) error { return o(&c.common) }
+func (o commonOption) applyReplay(c *replayConfig) error { return o(&c.common) }
 
 type mirrorOption func(*mirrorConfig) error
 
@@ -67,9 +72,9 @@ func WithKeyPrefix(prefix string) Option {
 }
 
 // WithClock sets the time source for expiries: of refresh tokens (the
-// Store's key TTLs) and of revocation entries (the Mirror's). The Mirror's
-// freshness bound runs on the monotonic clock whatever this says. Default:
-// time.Now.
+// Store's key TTLs), of revocation entries (the Mirror's) and of the
+// ReplayStore's test for an expiry already past. The Mirror's freshness
+// bound runs on the monotonic clock whatever this says. Default: time.Now.
 func WithClock(now func() time.Time) Option {
 	return commonOption(func(c *common) error {
 		if now == nil {
@@ -80,8 +85,9 @@ func WithClock(now func() time.Time) Option {
 	})
 }
 
-// WithLogger logs Redis failures at Warn and recoveries at Info. Default:
-// silent.
+// WithLogger logs Redis failures at Warn and recoveries at Info (the
+// ReplayStore: the first failure after a success, and the first success
+// after a failure, not every failed request). Default: silent.
 func WithLogger(l *slog.Logger) Option {
 	return commonOption(func(c *common) error {
 		if l == nil {
@@ -142,4 +148,44 @@ func WithLogLength(n int64) MirrorOption {
 // in the fleet are accepted here. Default: fail closed.
 func InsecureFailOpenWhenStale() MirrorOption {
 	return mirrorOption(func(c *mirrorConfig) error { c.failOpen = true; return nil })
+}
+
+type replayConfig struct {
+	common
+	timeout time.Duration
+	skew    time.Duration
+}
+
+type replayOption func(*replayConfig) error
+
+func (o replayOption) applyReplay(c *replayConfig) error { return o(c) }
+
+// WithTimeout bounds each [ReplayStore.Use]: a Redis that does not answer
+// within d (or before the request's own deadline, if sooner) is an error,
+// so the guard refuses with 503 rather than wait. It holds whatever the
+// client's own settings (see [NewReplayStore]). Between 1 millisecond and
+// 30 seconds. Default: 500 milliseconds.
+func WithTimeout(d time.Duration) ReplayStoreOption {
+	return replayOption(func(c *replayConfig) error {
+		if d < time.Millisecond || d > 30*time.Second {
+			return errors.New("replay timeout must be between 1ms and 30s")
+		}
+		c.timeout = d
+		return nil
+	})
+}
+
+// WithClockSkew is how far the instances' clocks and Redis's may differ:
+// the ReplayStore keeps each proof that much past its expiry, because
+// Redis drops the key by its own clock while each instance accepts the
+// proof by its own. Between 0 and 1 minute. Default: 5 seconds (the
+// guard's default allowance for a proof from the future).
+func WithClockSkew(d time.Duration) ReplayStoreOption {
+	return replayOption(func(c *replayConfig) error {
+		if d < 0 || d > time.Minute {
+			return errors.New("clock skew must be between 0 and 1 minute")
+		}
+		c.skew = d
+		return nil
+	})
 }

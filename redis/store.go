@@ -12,7 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrConfig wraps every configuration error of [NewStore] and [NewMirror].
+// ErrConfig wraps every configuration error of [NewStore], [NewMirror] and
+// [NewReplayStore].
 var ErrConfig = errors.New("jwtguardredis: invalid configuration")
 
 // Store is an issuer.Store on Redis, for [issuer.Sessions] shared by a
