@@ -253,7 +253,7 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	if len(proofs) != 1 {
 		return nil, failf(ErrInvalidDPoPProof, "%d DPoP headers (want one)", len(proofs))
 	}
-	claims, err := g.verify(r.Context(), token, o)
+	claims, err := g.verify(r.Context(), token, false, o)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,9 @@ type Extractor struct {
 	// unsafe requests that use them get a cross-origin check.
 	ambient bool
 	cookie  string // the cookie's name, for FromCookie
+	// standalone sources return a string that shares memory with nothing
+	// much larger, which the token cache may keep without a copy.
+	standalone bool
 }
 
 // String names the source, for logs.
@@ -28,7 +31,7 @@ func (s Extractor) String() string { return s.name }
 // a Bearer value that is not a b64token is an invalid request (400); another
 // scheme, such as Basic, counts as no token.
 func FromAuthorizationHeader() Extractor {
-	return Extractor{name: "authorization header", extract: bearerToken}
+	return Extractor{name: "authorization header", extract: bearerToken, standalone: true}
 }
 
 func bearerToken(r *http.Request) (string, error) {
@@ -54,6 +57,9 @@ func bearerToken(r *http.Request) (string, error) {
 			return "", invalidRequest("Bearer with no token")
 		}
 		return "", invalidRequest("Bearer token has a character outside RFC 6750's b64token at byte %d (a quote, a newline, a space?)", i)
+	}
+	if len(v)-len(token) > 64 { // a run of spaces: keep the token standalone
+		token = strings.Clone(token)
 	}
 	return token, nil
 }

@@ -71,7 +71,7 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 			return nil, failf(ErrCrossOrigin, "%s: %v", src.name, err)
 		}
 	}
-	c, err := g.verify(r.Context(), token, o)
+	c, err := g.verify(r.Context(), token, src.standalone, o)
 	if err == nil {
 		err = g.checkBearer(r, c) // cnf: no DPoP downgrade, the client certificate (dpop.go, mtls.go)
 	}
@@ -91,12 +91,13 @@ func (g *Guard) Verify(ctx context.Context, token string) (*Claims, error) {
 	if g.onDecision != nil {
 		return g.observeVerify(ctx, token)
 	}
-	return g.verify(ctx, token, nil)
+	return g.verify(ctx, token, false, nil)
 }
 
-// verify is Verify; o, when not nil, collects facts for the Observer and
-// gives the time.
-func (g *Guard) verify(ctx context.Context, token string, o *observation) (*Claims, error) {
+// verify is Verify. A standalone token's string shares no memory with
+// anything larger, so the cache may keep it without a copy. o, when not
+// nil, collects facts for the Observer and gives the time.
+func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *observation) (*Claims, error) {
 	if len(token) > g.maxTokenSize {
 		return nil, fail(ErrTokenTooLarge)
 	}
@@ -107,10 +108,10 @@ func (g *Guard) verify(ctx context.Context, token string, o *observation) (*Clai
 		now = g.now()
 	}
 	cacheable := g.cache.cacheable(token)
-	var key [32]byte
+	var key uint64
 	if cacheable {
-		key = tokenKey(token)
-		if c, ok := g.cache.get(key, now); ok {
+		key = g.cache.key(token)
+		if c, ok := g.cache.get(key, token, now); ok {
 			if o != nil {
 				o.hit = true
 			}
@@ -128,7 +129,7 @@ func (g *Guard) verify(ctx context.Context, token string, o *observation) (*Clai
 		return nil, err
 	}
 	if cacheable {
-		g.cache.put(key, claims, p, epoch)
+		g.cache.put(key, token, standalone, claims, p, epoch)
 	}
 	return claims, nil
 }
@@ -146,8 +147,9 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 	} else if len(g.decryptKeys) > 0 && !g.allowPlain {
 		return nil, nil, 0, failf(ErrEncryption, "a plain signed token where encryption is required")
 	}
-	t, err := jose.ParseCompact(token)
-	if err != nil {
+	var tok jose.Token
+	t := &tok
+	if err := jose.ParseCompactInto(token, &g.headers, t); err != nil {
 		e := fromJOSE(err)
 		if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
 			e.Detail += ` (the token starts with "Bearer ": pass Verify the token alone)`

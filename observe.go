@@ -84,8 +84,19 @@ type Decision struct {
 	Alg string
 	// CacheHit reports whether the verified-token cache answered.
 	CacheHit bool
-	// Duration is the time the decision took, read from the guard's clock.
-	Duration time.Duration
+	// Start is when the guard began the decision, by the guard's clock.
+	Start time.Time
+	clock func() time.Time
+}
+
+// Duration is the time the decision has taken so far: call it within
+// OnDecision. It reads the guard's clock then, so that a hook that does not
+// time decisions costs no clock read (one is about 20-70 ns).
+func (d Decision) Duration() time.Duration {
+	if d.clock == nil {
+		return 0
+	}
+	return d.clock().Sub(d.Start)
 }
 
 // KeyFetchResult is how a key fetch ended.
@@ -244,13 +255,13 @@ func (g *Guard) observeAuthenticate(r *http.Request) (*Claims, error) {
 // observeVerify is Verify with a decision event.
 func (g *Guard) observeVerify(ctx context.Context, token string) (*Claims, error) {
 	o := observation{start: g.now()}
-	c, err := g.verify(ctx, token, &o)
+	c, err := g.verify(ctx, token, false, &o)
 	g.decided(ctx, &o, c, err)
 	return c, err
 }
 
 func (g *Guard) decided(ctx context.Context, o *observation, c *Claims, err error) {
-	d := Decision{CacheHit: o.hit, Duration: g.now().Sub(o.start)}
+	d := Decision{CacheHit: o.hit, Start: o.start, clock: g.now}
 	switch {
 	case err != nil:
 		e := asError(err, ErrRejected)

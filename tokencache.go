@@ -1,11 +1,11 @@
 package jwtguard
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // Verified-token cache defaults. Clients reuse one access token for
@@ -14,14 +14,17 @@ const (
 	defaultCacheEntries  = 10_000
 	cacheShards          = 32
 	maxCachedTokenLength = 4 << 10
-	entryOverhead        = 256 // bytes per entry besides the claims JSON, roughly
+	entryOverhead        = 256 // bytes per entry besides the token and its claims JSON, roughly
 )
 
-// tokenCache maps SHA-256(token) to the claims it verified to. Only
+// verifiedCache maps a token to the claims it verified to. Entries are
+// found by a seeded hash of the token and used only if they hold the very
+// same token: a hash collision is a miss, never another token's claims. Only
 // successes are cached; an entry is used only while the token's own time
 // window holds, the key that verified it is still trusted, and its key
 // source is usable. Validators run on every hit regardless.
 type verifiedCache struct {
+	seed       maphash.Seed
 	shards     [cacheShards]cacheShard
 	perShard   int
 	bytesShard int
@@ -33,8 +36,8 @@ type verifiedCache struct {
 // beyond what the map already has.
 type cacheShard struct {
 	mu     sync.RWMutex
-	m      map[[32]byte]cacheEntry
-	ring   [][32]byte // insertion order, for FIFO eviction: ring[head:head+n] (wrapping)
+	m      map[uint64]cacheEntry
+	ring   []uint64 // insertion order, for FIFO eviction: ring[head:head+n] (wrapping)
 	head   int
 	n      int
 	bytes  int
@@ -43,13 +46,8 @@ type cacheShard struct {
 	_      [64]byte // keep shards on separate cache lines
 }
 
-// tokenKey is SHA-256(token). The token's bytes are read in place, not
-// copied: Sum256 only reads its input and keeps nothing.
-func tokenKey(token string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
-}
-
 type cacheEntry struct {
+	token     string // compared in full on every hit
 	claims    *Claims
 	validFrom time.Time // latest of nbf, iat, minus leeway
 	validTill time.Time // exp plus leeway
@@ -63,11 +61,11 @@ func newVerifiedCache(entries int) *verifiedCache {
 	if entries <= 0 {
 		return nil
 	}
-	c := &verifiedCache{perShard: max(1, entries/cacheShards)}
-	c.bytesShard = c.perShard * (entryOverhead + 1024)
+	c := &verifiedCache{seed: maphash.MakeSeed(), perShard: max(1, entries/cacheShards)}
+	c.bytesShard = c.perShard * (entryOverhead + 2048)
 	for i := range c.shards {
-		c.shards[i].m = make(map[[32]byte]cacheEntry, c.perShard)
-		c.shards[i].ring = make([][32]byte, c.perShard)
+		c.shards[i].m = make(map[uint64]cacheEntry, c.perShard)
+		c.shards[i].ring = make([]uint64, c.perShard)
 	}
 	return c
 }
@@ -78,12 +76,17 @@ func (c *verifiedCache) cacheable(token string) bool {
 	return c != nil && len(token) <= maxCachedTokenLength
 }
 
-func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
-	s := &c.shards[key[0]%cacheShards]
+// key returns the token's hash, which picks its shard and map slot.
+func (c *verifiedCache) key(token string) uint64 { return maphash.String(c.seed, token) }
+
+func (c *verifiedCache) shard(key uint64) *cacheShard { return &c.shards[key>>(64-5)] } // 5 bits: 32 shards
+
+func (c *verifiedCache) get(key uint64, token string, now time.Time) (*Claims, bool) {
+	s := c.shard(key)
 	s.mu.RLock()
 	e, ok := s.m[key]
 	s.mu.RUnlock()
-	if !ok || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
+	if !ok || e.token != token || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}
@@ -91,13 +94,20 @@ func (c *verifiedCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 	return e.claims, true
 }
 
-func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint64) {
+// put remembers claims for token. A token whose memory is standalone (a
+// string of its own, not a slice of a larger one) is kept as it is; others
+// are copied, so an entry never pins a request's larger buffers.
+func (c *verifiedCache) put(key uint64, token string, standalone bool, claims *Claims, p *anchor, epoch uint64) {
+	if !standalone {
+		token = strings.Clone(token)
+	}
 	e := cacheEntry{
+		token:     token,
 		claims:    claims,
 		validTill: claims.jc.ExpiresAt.Add(p.leeway),
 		anchor:    p,
 		epoch:     epoch,
-		size:      entryOverhead + len(claims.jc.Raw),
+		size:      entryOverhead + len(token) + len(claims.jc.Raw),
 	}
 	if p.maxAge > 0 { // WithMaxTokenAge ends a token's use earlier than exp
 		if till := claims.jc.IssuedAt.Add(p.maxAge + p.leeway); till.Before(e.validTill) {
@@ -109,7 +119,7 @@ func (c *verifiedCache) put(key [32]byte, claims *Claims, p *anchor, epoch uint6
 			e.validFrom = t.Add(-p.leeway)
 		}
 	}
-	s := &c.shards[key[0]%cacheShards]
+	s := c.shard(key)
 	s.mu.Lock()
 	evicted := s.n
 	defer func() {

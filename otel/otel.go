@@ -174,7 +174,7 @@ func (in *instruments) attrsFor(k decisionKey) *decisionAttrs {
 func (in *instruments) decision(ctx context.Context, d jwtguard.Decision) {
 	a := in.attrsFor(decisionKey{string(d.Outcome), jwtguard.ReasonName(d.Reason), d.Issuer, d.Alg, d.CacheHit})
 	in.decisions.Add(ctx, 1, a.add...)
-	in.decisionDuration.Record(ctx, d.Duration.Seconds(), a.record...)
+	in.decisionDuration.Record(ctx, d.Duration().Seconds(), a.record...)
 	if d.Outcome == jwtguard.Accepted {
 		if d.CacheHit {
 			in.hits.Add(ctx, 1)

@@ -3,6 +3,7 @@ package jose
 import (
 	"encoding/base64"
 	"strings"
+	"sync/atomic"
 )
 
 // Token is a compact JWS split and decoded, not yet verified.
@@ -27,48 +28,141 @@ var b64 = base64.RawURLEncoding.Strict()
 // unpadded base64url with zero trailing bits, a JSON object header with a
 // string alg, and a non-empty signature. It never verifies anything.
 func ParseCompact(token string) (*Token, error) {
-	for i := 0; i < len(token); i++ {
-		if !base64urlOrDot(token[i]) {
-			return nil, malformed("byte %d is not base64url", i)
-		}
+	t := new(Token)
+	if err := ParseCompactInto(token, nil, t); err != nil {
+		return nil, err
 	}
+	return t, nil
+}
+
+// ParseCompactInto is ParseCompact into t, with headers read through memo
+// (which may be nil).
+func ParseCompactInto(token string, memo *HeaderMemo, t *Token) error {
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return nil, malformed("not three dot-separated segments")
+		return malformedCompact(token, "not three dot-separated segments")
 	}
 	p, s, ok := strings.Cut(rest, ".")
 	if !ok || strings.IndexByte(s, '.') >= 0 {
-		return nil, malformed("not three dot-separated segments")
+		return malformedCompact(token, "not three dot-separated segments")
 	}
 	if h == "" || s == "" {
-		return nil, malformed("empty header or signature")
+		return malformedCompact(token, "empty header or signature")
 	}
-	// One buffer for the three decoded segments: one allocation, not three.
-	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
+	*t = Token{SigningInput: token[:len(h)+1+len(p)]}
+	header, known := memo.lookup(h)
+	n := b64.DecodedLen(len(p)) + b64.DecodedLen(len(s))
+	if !known {
+		n += b64.DecodedLen(len(h))
+	}
+	// One buffer for the decoded segments: one allocation, not three.
+	buf := make([]byte, n)
 	decode := func(seg string, what string) ([]byte, error) {
-		n, err := b64.Decode(buf, stringBytes(seg))
-		if err != nil {
-			return nil, malformed("%s is not strict unpadded base64url", what)
+		n, ok := decodeInto(buf, seg)
+		if !ok {
+			return nil, malformedCompact(token, what+" is not strict unpadded base64url")
 		}
 		out := buf[:n:n]
 		buf = buf[n:]
 		return out, nil
 	}
-	headerJSON, err := decode(h, "header")
-	if err != nil {
-		return nil, err
+	if known {
+		t.Header = header
+	} else {
+		headerJSON, err := decode(h, "header")
+		if err != nil {
+			return err
+		}
+		if err := ParseHeader(headerJSON, &t.Header); err != nil {
+			return err
+		}
+		memo.remember(h, t.Header)
 	}
-	t := &Token{SigningInput: token[:len(h)+1+len(p)]}
-	if err := ParseHeader(headerJSON, &t.Header); err != nil {
-		return nil, err
-	}
+	var err error
 	if t.Payload, err = decode(p, "payload"); err != nil {
-		return nil, err
+		return err
 	}
 	if t.Signature, err = decode(s, "signature"); err != nil {
-		return nil, err
+		return err
 	}
-	return t, nil
+	return nil
+}
+
+// malformedCompact names the first byte outside the compact alphabet when
+// there is one (the likelier mistake: a quote, a space, a newline), and
+// gives why otherwise. Only failures pay for the scan.
+func malformedCompact(token, why string) error {
+	for i := 0; i < len(token); i++ {
+		if !base64urlOrDot(token[i]) {
+			return malformed("byte %d is not base64url", i)
+		}
+	}
+	return malformed("%s", why)
+}
+
+// HeaderMemo remembers the protected headers of recent tokens by their exact
+// base64url text. An issuer's tokens share a handful of headers (one per
+// key), so most tokens skip decoding and reading theirs. It is safe for
+// concurrent use; the zero value is ready, and a nil memo remembers nothing.
+type HeaderMemo struct {
+	slots [memoSlots]atomic.Pointer[memoEntry]
+}
+
+const (
+	memoSlots       = 8
+	maxMemoedHeader = 512 // bytes of base64url; longer headers are read each time
+)
+
+type memoEntry struct {
+	segment string
+	header  Header
+}
+
+func memoSlot(seg string) int {
+	// The last bytes of a header differ between kids; the slot only spreads
+	// headers, the comparison is exact.
+	return (len(seg) + int(seg[len(seg)-1]) + 3*int(seg[len(seg)/2])) % memoSlots
+}
+
+func (m *HeaderMemo) lookup(seg string) (Header, bool) {
+	if m == nil {
+		return Header{}, false
+	}
+	if e := m.slots[memoSlot(seg)].Load(); e != nil && e.segment == seg {
+		return e.header, true
+	}
+	return Header{}, false
+}
+
+// remember stores h for seg. h's strings share the token's decoded buffer,
+// so the entry gets its own copies.
+func (m *HeaderMemo) remember(seg string, h Header) {
+	if m == nil || len(seg) > maxMemoedHeader {
+		return
+	}
+	e := &memoEntry{segment: strings.Clone(seg), header: h}
+	e.header.Alg = internAlg(strings.Clone(h.Alg))
+	e.header.Kid, e.header.Typ = strings.Clone(h.Kid), strings.Clone(h.Typ)
+	e.header.Enc, e.header.Cty = strings.Clone(h.Enc), strings.Clone(h.Cty)
+	m.slots[memoSlot(seg)].Store(e)
+}
+
+// decodeInto decodes strict unpadded base64url into dst. encoding/base64
+// skips \r and \n, which a strict reading must refuse: a result shorter
+// than the input's length allows means it met some.
+func decodeInto(dst []byte, seg string) (int, bool) {
+	n, err := b64.Decode(dst, stringBytes(seg))
+	return n, err == nil && b64.EncodedLen(n) == len(seg)
+}
+
+// decodeString is decodeInto into a new slice.
+func decodeString(seg string) ([]byte, error) {
+	b := make([]byte, b64.DecodedLen(len(seg)))
+	n, ok := decodeInto(b, seg)
+	if !ok {
+		return nil, malformed("not strict unpadded base64url")
+	}
+	return b[:n], nil
 }
 
 func base64urlOrDot(c byte) bool { return compactAlphabet[c] }

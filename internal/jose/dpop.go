@@ -81,16 +81,16 @@ func ParsePublicJWK(raw []byte) (*ProofKey, error) {
 			return nil, malformed("jwk: unsupported curve %q", crv)
 		}
 		size := (curve.Params().BitSize + 7) / 8
-		xb, err1 := b64.DecodeString(x)
-		yb, err2 := b64.DecodeString(y)
+		xb, err1 := decodeString(x)
+		yb, err2 := decodeString(y)
 		if err1 != nil || err2 != nil || len(xb) != size || len(yb) != size {
 			return nil, malformed("jwk: bad EC coordinates")
 		}
 		pub = &ecdsa.PublicKey{Curve: curve, X: new(big.Int).SetBytes(xb), Y: new(big.Int).SetBytes(yb)}
 		canon = `{"crv":"` + crv + `","kty":"EC","x":"` + x + `","y":"` + y + `"}`
 	case "RSA":
-		nb, err1 := b64.DecodeString(n)
-		eb, err2 := b64.DecodeString(e)
+		nb, err1 := decodeString(n)
+		eb, err2 := decodeString(e)
 		if err1 != nil || err2 != nil || len(nb) == 0 || nb[0] == 0 || len(eb) == 0 || len(eb) > 4 || eb[0] == 0 {
 			return nil, malformed("jwk: bad RSA modulus or exponent")
 		}
@@ -101,7 +101,7 @@ func ParsePublicJWK(raw []byte) (*ProofKey, error) {
 		pub = &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: exp}
 		canon = `{"e":"` + e + `","kty":"RSA","n":"` + n + `"}`
 	case "OKP":
-		xb, err := b64.DecodeString(x)
+		xb, err := decodeString(x)
 		if crv != "Ed25519" || err != nil || len(xb) != ed25519.PublicKeySize {
 			return nil, malformed("jwk: only Ed25519 OKP keys")
 		}
@@ -167,8 +167,8 @@ func ParseProof(proof string, algs []string) (*Proof, error) {
 	}
 	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(pl))+b64.DecodedLen(len(sg)))
 	decode := func(seg string) ([]byte, bool) {
-		n, err := b64.Decode(buf, stringBytes(seg))
-		if err != nil {
+		n, ok := decodeInto(buf, seg)
+		if !ok {
 			return nil, false
 		}
 		out := buf[:n:n]

@@ -127,7 +127,7 @@ func Decrypt(token string, keys []*DecryptKey, requireNested bool) ([]byte, erro
 	}
 	var decoded [5][]byte
 	for i, p := range parts {
-		b, err := b64.DecodeString(p)
+		b, err := decodeString(p)
 		if err != nil {
 			return nil, malformed("JWE segment %d is not strict unpadded base64url", i+1)
 		}
