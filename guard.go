@@ -41,7 +41,7 @@ type Guard struct {
 	validators    []func(context.Context, *Claims) error
 	crossOrigin   *http.CrossOriginProtection
 	cache         *verifiedCache
-	headers       jose.HeaderMemo // recent tokens' headers, by their text
+	headers       jose.HeaderMemo  // recent tokens' headers, by their text
 	dynamic       *resolvedIssuers // from WithIssuerResolver
 	stop          context.CancelFunc
 	wg            sync.WaitGroup // the background goroutines
