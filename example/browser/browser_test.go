@@ -5,6 +5,12 @@ package browser
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -34,7 +40,10 @@ func findChromium() string {
 	return ""
 }
 
-func TestBrowserSession(t *testing.T) {
+// requireChromium returns the Chromium binary, or skips the test without
+// one; under CI it fails instead.
+func requireChromium(t *testing.T) string {
+	t.Helper()
 	chromium := findChromium()
 	if chromium == "" {
 		const why = "headless Chromium not found: install Debian's chromium package (make deps) to run the browser test"
@@ -43,6 +52,43 @@ func TestBrowserSession(t *testing.T) {
 		}
 		t.Skip(why)
 	}
+	return chromium
+}
+
+// startChromium starts a headless Chromium with a fresh profile and returns
+// a context for chromedp actions, ending after 90 seconds at the latest.
+func startChromium(t *testing.T, ctx context.Context, chromium string) context.Context {
+	t.Helper()
+	// Not t.TempDir: Chromium's helpers may still write there as it exits,
+	// which would fail the test's cleanup.
+	profile, err := os.MkdirTemp("", "jwtguard-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(profile),
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return bctx
+}
+
+func TestBrowserSession(t *testing.T) {
+	chromium := requireChromium(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 
@@ -68,31 +114,7 @@ func TestBrowserSession(t *testing.T) {
 	}()
 	evilURL := "http://" + evil.Addr().String() + "/"
 
-	// Not t.TempDir: Chromium's helpers may still write there as it exits,
-	// which would fail the test's cleanup.
-	profile, err := os.MkdirTemp("", "jwtguard-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) })
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(profile),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-	bctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	defer cancelTimeout()
+	bctx := startChromium(t, ctx, chromium)
 
 	run := func(step string, actions ...chromedp.Action) {
 		t.Helper()
@@ -282,3 +304,223 @@ func TestBrowserSession(t *testing.T) {
 }
 
 func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+
+// TestBrowserDPoP drives the demo's DPoP mode: the page's key cannot be
+// exported, its own calls pass with a fresh proof each, and the access
+// token copied out of the page is refused without the key, as Bearer and
+// as DPoP, without a proof or with another key's. So are the refresh
+// cookies copied out of the browser. The key outlives a reload (IndexedDB).
+func TestBrowserDPoP(t *testing.T) {
+	chromium := requireChromium(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = demo.Run(ctx, ln, io.Discard) }()
+	base := "http://" + ln.Addr().String()
+	bctx := startChromium(t, ctx, chromium)
+
+	run := func(step string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	// call runs one of the page's own functions and returns its status.
+	call := func(step, js string) int {
+		t.Helper()
+		var status int
+		run(step, chromedp.Evaluate(js, &status, awaitPromise))
+		return status
+	}
+	pageToken := func(step string) string {
+		t.Helper()
+		var token string
+		run(step, chromedp.Evaluate(`window.dpopDemo.accessToken()`, &token))
+		return token
+	}
+	type keyFacts struct {
+		Thumbprint        string `json:"thumbprint"`
+		Algorithm         string `json:"algorithm"`
+		Extractable       bool   `json:"extractable"`
+		Exported          bool   `json:"exported"`
+		StoredInIndexedDB bool   `json:"storedInIndexedDB"`
+	}
+	facts := func(step string) keyFacts {
+		t.Helper()
+		var f keyFacts
+		run(step, chromedp.Evaluate(`window.dpopDemo.keyFacts()`, &f, awaitPromise))
+		return f
+	}
+
+	// 1. Log in on the DPoP page, as a person would: the page gets a
+	// DPoP-bound token and calls the DPoP API with it.
+	var loggedIn bool
+	run("log in with DPoP",
+		chromedp.Navigate(base+"/dpop"),
+		chromedp.WaitVisible("#dpop-username", chromedp.ByID),
+		chromedp.SendKeys("#dpop-username", demo.User, chromedp.ByID),
+		chromedp.SendKeys("#dpop-password", demo.Password, chromedp.ByID),
+		chromedp.Click("#dpop-login", chromedp.ByID),
+		chromedp.Poll(`document.getElementById("dpop-claims").textContent.includes('"sub": "alice"')`, &loggedIn,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	key := facts("key facts")
+	if key.Extractable || key.Exported || !key.StoredInIndexedDB || key.Algorithm != "ECDSA P-256" || key.Thumbprint == "" {
+		t.Fatalf("page key: %+v, want a non-extractable ECDSA P-256 key in IndexedDB", key)
+	}
+	token := pageToken("token after login")
+	if jkt := cnfJKT(t, token); jkt != key.Thumbprint {
+		t.Fatalf("token cnf.jkt %q, page key thumbprint %q", jkt, key.Thumbprint)
+	}
+
+	// 2. The page's own calls pass, each with a fresh proof.
+	for i := range 3 {
+		if status := call("page's DPoP call", `window.dpopDemo.callAPI()`); status != 200 {
+			t.Fatalf("page's DPoP call %d: %d", i, status)
+		}
+	}
+
+	// 3. The token copied out of the page, without the key, is refused.
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, path, auth string
+		proofKey         *ecdsa.PrivateKey
+		wantChallenge    string
+	}{
+		{"as Bearer at the DPoP API", "/api/dpop/me", "Bearer " + token, nil, `error="invalid_token"`},
+		{"as Bearer at the Bearer API", "/api/me", "Bearer " + token, nil, `error="invalid_token"`},
+		{"as DPoP without a proof", "/api/dpop/me", "DPoP " + token, nil, `error="invalid_dpop_proof"`},
+		{"as DPoP with another key's proof", "/api/dpop/me", "DPoP " + token, other, `error="invalid_dpop_proof"`},
+	} {
+		req, _ := http.NewRequest("GET", base+c.path, nil)
+		req.Header.Set("Authorization", c.auth)
+		if c.proofKey != nil {
+			req.Header.Set("DPoP", signProof(t, c.proofKey, "GET", base+c.path, token))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if challenge := resp.Header.Get("WWW-Authenticate"); resp.StatusCode != 401 || !strings.Contains(challenge, c.wantChallenge) {
+			t.Errorf("stolen token %s: %d %q, want 401 with %s", c.name, resp.StatusCode, challenge, c.wantChallenge)
+		}
+	}
+	// The control: the same Go client with the page's token and a proof by
+	// the page's key would pass, but that key cannot leave the page.
+
+	// 4. The refresh cookies copied out of the browser do not refresh
+	// without the key, and the browser's session goes on.
+	var jar []*network.Cookie
+	run("cookies", chromedp.ActionFunc(func(ctx context.Context) error {
+		jar, err = network.GetCookies().WithURLs([]string{base + "/auth/refresh"}).Do(ctx)
+		return err
+	}))
+	for _, proofKey := range []*ecdsa.PrivateKey{nil, other} {
+		req, _ := http.NewRequest("POST", base+"/auth/refresh", nil)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		for _, c := range jar {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		if proofKey != nil {
+			req.Header.Set("DPoP", signProof(t, proofKey, "POST", base+"/auth/refresh", ""))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("stolen refresh cookies (%d cookies, proof by another key: %v): %d, want 401", len(jar), proofKey != nil, resp.StatusCode)
+		}
+	}
+	if status := call("page's refresh", `window.dpopDemo.refresh()`); status != 200 {
+		t.Fatalf("page's refresh after the stolen cookies were refused: %d", status)
+	}
+	refreshed := pageToken("token after refresh")
+	if refreshed == token || cnfJKT(t, refreshed) != key.Thumbprint {
+		t.Fatal("refresh did not give a new token bound to the page's key")
+	}
+
+	// 5. A reload keeps the key (IndexedDB) and resumes the session with
+	// it: the bound refresh cookie works only with that key.
+	loggedIn = false
+	run("reload",
+		chromedp.Navigate(base+"/dpop"),
+		chromedp.Poll(`document.getElementById("dpop-claims").textContent.includes('"sub": "alice"')`, &loggedIn,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if again := facts("key facts after reload"); again.Thumbprint != key.Thumbprint {
+		t.Fatalf("key after reload %q, before %q", again.Thumbprint, key.Thumbprint)
+	}
+
+	// 6. Logout revokes the session: the page's token is refused even with
+	// a proof by the page's key.
+	last := pageToken("token before logout")
+	if status := call("logout", `window.dpopDemo.logout()`); status != 204 {
+		t.Fatalf("logout: %d", status)
+	}
+	var afterLogout int
+	run("call after logout", chromedp.Evaluate(`window.dpopDemo.callAPI()`, &afterLogout, awaitPromise))
+	if afterLogout != 401 || pageToken("token after logout") != last {
+		t.Fatalf("page's call with the revoked token: %d, want 401", afterLogout)
+	}
+}
+
+// cnfJKT returns the cnf.jkt of a token, read from its payload.
+func cnfJKT(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %.20q", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims.Cnf.JKT
+}
+
+// signProof makes a DPoP proof with a key other than the page's.
+func signProof(t *testing.T, key *ecdsa.PrivateKey, method, htu, token string) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding
+	pub, err := key.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256",
+		"jwk": map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}})
+	jti := make([]byte, 12)
+	_, _ = rand.Read(jti)
+	c := map[string]any{"jti": b64.EncodeToString(jti), "htm": method, "htu": htu, "iat": time.Now().Unix()}
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		c["ath"] = b64.EncodeToString(sum[:])
+	}
+	claims, _ := json.Marshal(c)
+	input := b64.EncodeToString(header) + "." + b64.EncodeToString(claims)
+	digest := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64.EncodeToString(sig)
+}
