@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/jose"
@@ -44,7 +43,7 @@ type Guard struct {
 	headers       jose.HeaderMemo  // recent tokens' headers, by their text
 	dynamic       *resolvedIssuers // from WithIssuerResolver
 	stop          context.CancelFunc
-	wg            sync.WaitGroup // the background goroutines
+	background    goroutines // the background goroutines
 	decryptKeys   []*jose.DecryptKey
 	allowPlain    bool
 	keepRaw       bool // WithRawToken
@@ -170,10 +169,10 @@ func (c *config) build() (*Guard, error) {
 func (g *Guard) start(ctx context.Context, wait bool) error {
 	ctx, g.stop = context.WithCancel(ctx)
 	for _, r := range g.remotes {
-		r.start(ctx, &g.wg)
+		r.start(ctx, &g.background)
 	}
 	if g.dynamic != nil {
-		g.dynamic.start(ctx, &g.wg)
+		g.dynamic.start(ctx, &g.background)
 	}
 	if wait {
 		for _, r := range g.remotes {
@@ -192,7 +191,7 @@ func (g *Guard) start(ctx context.Context, wait bool) error {
 // than once.
 func (g *Guard) Close() {
 	g.stop()
-	g.wg.Wait()
+	g.background.close()
 }
 
 // configError wraps err in ErrConfig once.

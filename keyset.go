@@ -73,7 +73,7 @@ type remoteJWKS struct {
 	discover *discovery // OIDC / RFC 8414 discovery, or nil
 	fetchConfig
 	base context.Context // bounds every fetch: cancelled by Close or New's ctx
-	wg   *sync.WaitGroup // the goroutines this source starts
+	wg   *goroutines     // the goroutines this source starts
 
 	state      atomic.Pointer[jwksState]
 	kick       chan struct{} // asks the background loop to fetch now
@@ -121,7 +121,7 @@ func newKeySource(jwksURL, discoverIssuer string, hosts []string, fc fetchConfig
 	j := &remoteJWKS{
 		fetchConfig: fc,
 		base:        context.Background(),
-		wg:          new(sync.WaitGroup),
+		wg:          new(goroutines),
 		kick:        make(chan struct{}, 1),
 		loaded:      make(chan struct{}),
 		negative:    make(map[string]time.Time),
@@ -142,7 +142,7 @@ func newKeySource(jwksURL, discoverIssuer string, hosts []string, fc fetchConfig
 
 // start runs the background refresh until ctx ends; every goroutine of
 // the source is counted in wg.
-func (j *remoteJWKS) start(ctx context.Context, wg *sync.WaitGroup) {
+func (j *remoteJWKS) start(ctx context.Context, wg *goroutines) {
 	j.base, j.wg = ctx, wg
 	wg.Go(func() { j.run(ctx) })
 }
@@ -279,8 +279,11 @@ func (j *remoteJWKS) join(ctx context.Context, respectBackoff bool) error {
 			return j.unavailable()
 		}
 		call = &fetchCall{done: make(chan struct{})}
+		if !j.wg.Go(func() { j.runFetch(call) }) { // closed
+			j.mu.Unlock()
+			return j.unavailable()
+		}
 		j.inflight = call
-		j.wg.Go(func() { j.runFetch(call) })
 	}
 	j.mu.Unlock()
 	select {

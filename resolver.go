@@ -140,7 +140,7 @@ func WithIssuerResolver(resolve IssuerResolver, settings ResolverSettings) Optio
 // dynamicIssuers caches the policies of resolver-approved issuers.
 type resolvedIssuers struct {
 	ctx      context.Context // set by start: bounds resolver calls and key refreshes
-	wg       *sync.WaitGroup // the Guard's: every goroutine started here
+	wg       *goroutines     // the Guard's: every goroutine started here
 	cfg      *config
 	fc       fetchConfig
 	now      func() time.Time
@@ -179,7 +179,7 @@ type resolveCall struct {
 
 func newResolvedIssuers(c *config, fc fetchConfig) *resolvedIssuers {
 	return &resolvedIssuers{
-		ctx: context.Background(), wg: new(sync.WaitGroup),
+		ctx: context.Background(), wg: new(goroutines),
 		cfg: c, fc: fc, now: fc.now, log: fc.log, resolve: c.resolver, settings: c.resolverSettings,
 		entries:  make(map[string]*resolvedEntry),
 		refused:  make(map[string]refusal),
@@ -191,7 +191,7 @@ func newResolvedIssuers(c *config, fc fetchConfig) *resolvedIssuers {
 
 // start lets resolver calls and the key sets of approved issuers run until
 // ctx ends, counted in wg.
-func (d *resolvedIssuers) start(ctx context.Context, wg *sync.WaitGroup) {
+func (d *resolvedIssuers) start(ctx context.Context, wg *goroutines) {
 	d.ctx, d.wg = ctx, wg
 }
 
@@ -221,8 +221,11 @@ func (d *resolvedIssuers) anchor(ctx context.Context, iss string) (*anchor, erro
 			return nil, e
 		}
 		call = &resolveCall{done: make(chan struct{})}
+		if !d.wg.Go(func() { d.decide(iss, call) }) {
+			d.mu.Unlock()
+			return nil, failf(ErrKeysUnavailable, "issuer %s: the guard is closed", quote(iss))
+		}
 		d.inflight[iss] = call
-		d.wg.Go(func() { d.decide(iss, call) })
 	}
 	d.mu.Unlock()
 	select {

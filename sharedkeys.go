@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -15,9 +14,9 @@ import (
 // otherwise each keep their own. Build it with [NewKeySet], give it to
 // guards with [WithKeySet], and close it when the last guard is done.
 type KeySet struct {
-	src  *remoteJWKS
-	stop context.CancelFunc
-	wg   sync.WaitGroup
+	src        *remoteJWKS
+	stop       context.CancelFunc
+	background goroutines
 }
 
 // A KeySetOption configures a [KeySet]. WithHTTPClient,
@@ -64,7 +63,7 @@ func NewKeySet(ctx context.Context, url string, opts ...KeySetOption) (*KeySet, 
 	}
 	k := &KeySet{src: src}
 	ctx, k.stop = context.WithCancel(ctx)
-	src.start(ctx, &k.wg)
+	src.start(ctx, &k.background)
 	return k, nil
 }
 
@@ -95,5 +94,5 @@ func (k *KeySet) Status() KeySourceStatus { return k.src.status() }
 // Close stops the background refresh and waits for it to end.
 func (k *KeySet) Close() {
 	k.stop()
-	k.wg.Wait()
+	k.background.close()
 }
