@@ -491,7 +491,7 @@ func TestDPoPConfigErrors(t *testing.T) {
 	}
 	for name, opt := range map[string]jwtguard.DPoPCheckerOption{
 		"HS256":      jwtguard.WithDPoPAlgorithms("HS256"),
-		"origin":     jwtguard.WithPublicOrigin("https://app.example/path"),
+		"origin":     jwtguard.WithPublicOrigin("https://app.example?query"),
 		"short":      jwtguard.WithDPoPNonce([]byte("short"), time.Minute),
 		"nil clock":  jwtguard.WithDPoPCheckerClock(nil),
 		"nil replay": jwtguard.WithDPoPReplayStore(nil),
