@@ -64,7 +64,10 @@ type senderConfig struct {
 // public jwk, the signature, htm, htu (see [WithPublicOrigin]), iat (see
 // [WithDPoPProofWindow]), jti used once (see [WithDPoPReplayStore]), ath,
 // and the token's cnf.jkt equal to the proof key's RFC 7638 thumbprint.
-// Refusals carry a "WWW-Authenticate: DPoP" challenge. Default: DPoPOff.
+// Refusals carry a "WWW-Authenticate: DPoP" challenge. DPoP tokens are read
+// from "Authorization: DPoP" (RFC 9449 §7.1) whatever [WithExtractors]
+// says; a request that also carries a token an extractor finds is refused
+// ([ErrMultipleTokens]). Default: DPoPOff.
 func WithDPoP(mode DPoPMode) Option {
 	return guardOption(func(c *config) error {
 		if mode > DPoPRequired {
@@ -145,6 +148,11 @@ func WithDPoPNonce(secret []byte, every time.Duration) DPoPOption {
 // reach this server ("https://api.example.com"), for the htu check of DPoP
 // proofs behind a reverse proxy, where the request the server sees differs
 // from the one the client signed. X-Forwarded-* headers are never read.
+// The path compared is the one in the request line (r.RequestURI), not one
+// a router rewrote (http.StripPrefix); for a proxy that strips a prefix
+// before forwarding, give the prefix as the origin's path
+// ("https://example.com/api": a request for /orders was signed for
+// https://example.com/api/orders).
 // Set it in production: the default takes the host from the request's Host
 // header, which the client chooses, so a proof captured for one server
 // could be presented to another that accepts the same tokens and does not
@@ -154,10 +162,10 @@ func WithPublicOrigin(origin string) DPoPOption {
 	return dpopOption(func(c *senderConfig) error {
 		u, err := url.Parse(origin)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("public origin %q: want scheme://host[:port] only", origin)
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || (u.Path != "" && u.Path[0] != '/') {
+			return fmt.Errorf("public origin %q: want scheme://host[:port][/path-prefix] only", origin)
 		}
-		c.origin = u.Scheme + "://" + normalHost(u.Scheme, u.Host)
+		c.origin = u.Scheme + "://" + normalHost(u.Scheme, u.Host) + strings.TrimSuffix(u.EscapedPath(), "/")
 		return nil
 	})
 }
@@ -198,7 +206,7 @@ func (c senderConfig) build(now func() time.Time, obs *Observer) *senderPolicy {
 
 // authenticateSender is Guard.Authenticate's path for sender-constrained
 // tokens. handled is false when the request is for the Bearer path, which
-// then ends with checkBearer.
+// then ends with checkBinding.
 func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, _ error, handled bool) {
 	p := g.sender
 	if p.dpop == DPoPOff {
@@ -227,14 +235,16 @@ func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, 
 	return nil, failf(ErrTokenBinding, "a token from the %s where DPoP is required", src.name), true
 }
 
-// checkBearer refuses a Bearer-path token whose binding the request does
-// not prove: a DPoP-bound one (no downgrade), one bound to a certificate
-// the connection does not present.
-func (g *Guard) checkBearer(r *http.Request, c *Claims) error {
+// checkBinding refuses a token whose binding (cnf) the request does not
+// prove. Every path that accepts a token ends here: Bearer and DPoP alike.
+// A DPoP-bound token needs the DPoP path (no downgrade; that path has
+// matched the proof's key with cnf.jkt already); a certificate-bound one
+// needs that certificate; an unknown confirmation method is refused.
+func (g *Guard) checkBinding(r *http.Request, c *Claims, viaDPoP bool) error {
 	if c == nil {
 		return nil
 	}
-	if c.jc.CnfJKT != "" {
+	if c.jc.CnfJKT != "" && !viaDPoP {
 		return failf(ErrTokenBinding, "a DPoP-bound token (cnf.jkt) presented without DPoP")
 	}
 	if c.jc.CnfOther {
@@ -248,6 +258,16 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	p := g.sender
 	if !isB64Token(token) {
 		return nil, failf(ErrInvalidRequest, "DPoP scheme with a missing or malformed token")
+	}
+	// The DPoP token is one more source: a token elsewhere (a cookie) makes
+	// the request ambiguous, as two sources do on the Bearer path.
+	switch _, src, err := extractToken(r, g.sources); {
+	case err == nil:
+		return nil, failf(ErrMultipleTokens, "a token in Authorization: DPoP and another in the %s", src.name)
+	case errors.Is(err, ErrMultipleTokens):
+		return nil, failf(ErrMultipleTokens, "%v", err)
+	case !errors.Is(err, ErrNoToken):
+		return nil, failf(ErrInvalidRequest, "%v", err)
 	}
 	proofs := r.Header["Dpop"]
 	if len(proofs) != 1 {
@@ -267,7 +287,7 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	if proof.JWK.Thumbprint != claims.jc.CnfJKT {
 		return nil, failf(ErrInvalidDPoPProof, "proof key is not the key the token is bound to (cnf.jkt)")
 	}
-	if err := p.checkCertBinding(r, claims); err != nil {
+	if err := g.checkBinding(r, claims, true); err != nil {
 		return nil, err
 	}
 	// Last: only a proof that passed everything takes room in the store.
@@ -291,7 +311,13 @@ func (p *senderPolicy) requestURI(r *http.Request) string {
 		}
 		origin = scheme + "://" + normalHost(scheme, r.Host)
 	}
+	// The path the client sent: a router may have rewritten r.URL.
 	path := r.URL.EscapedPath()
+	if r.RequestURI != "" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+			path = u.EscapedPath()
+		}
+	}
 	if path == "" {
 		path = "/"
 	}

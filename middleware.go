@@ -73,7 +73,7 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 	}
 	c, err := g.verify(r.Context(), token, src.standalone, o)
 	if err == nil {
-		err = g.checkBearer(r, c) // cnf: no DPoP downgrade, the client certificate (dpop.go, mtls.go)
+		err = g.checkBinding(r, c, false) // cnf: no DPoP downgrade, the client certificate (dpop.go, mtls.go)
 	}
 	if err != nil {
 		return nil, err

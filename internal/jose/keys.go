@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -260,6 +261,9 @@ func publicPart(raw any) (any, error) {
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
 			return nil, errors.New("bad Ed25519 key length")
+		}
+		if smallOrderEd25519(k) {
+			return nil, errors.New("Ed25519 key of small order (one signature would verify for every message)")
 		}
 		return k, nil
 	case []byte:
@@ -539,3 +543,39 @@ func (s *KeySet) Verify(t *Token) error {
 	}
 	return ErrBadSignature
 }
+
+// smallOrderEd25519 reports whether pub encodes a point of order 1, 2, 4
+// or 8, canonically or not (y >= p), with either sign bit: libsodium's
+// list. For such a key a fixed signature verifies for any message.
+func smallOrderEd25519(pub []byte) bool {
+	var y [32]byte
+	copy(y[:], pub)
+	y[31] &= 0x7f // the sign of x
+	for _, s := range ed25519SmallOrder {
+		if string(y[:]) == s {
+			return true
+		}
+	}
+	return false
+}
+
+var ed25519SmallOrder = func() []string {
+	hexes := []string{
+		"0000000000000000000000000000000000000000000000000000000000000000", // order 4
+		"0100000000000000000000000000000000000000000000000000000000000000", // the identity
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p-1, order 2
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p, that is 0
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // p+1, that is 1
+	}
+	out := make([]string, len(hexes))
+	for i, h := range hexes {
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = string(b)
+	}
+	return out
+}()

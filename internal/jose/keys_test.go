@@ -1,8 +1,10 @@
 package jose
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -73,5 +75,33 @@ func TestParseJWKSetTolerance(t *testing.T) {
 				t.Errorf("skipped = %v, want %d", skipped, tc.wantSkipped)
 			}
 		})
+	}
+}
+
+// TestSmallOrderEd25519Refused: a small-order Ed25519 key (here the
+// identity, for which R = identity, S = 0 verifies every message) is no key.
+func TestSmallOrderEd25519Refused(t *testing.T) {
+	t.Parallel()
+	identity := make([]byte, 32)
+	identity[0] = 1
+	sig := make([]byte, 64)
+	copy(sig, identity)
+	if !ed25519.Verify(identity, []byte("any message"), sig) {
+		t.Fatal("the premise: the identity key verifies a constant signature")
+	}
+	order8 := []byte{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0xfa} // sign bit set
+	for name, pub := range map[string][]byte{"identity": identity, "order 8, sign bit set": order8} {
+		if _, err := NewKey("", "", ed25519.PublicKey(pub)); err == nil {
+			t.Errorf("%s: NewKey accepted a small-order key", name)
+		}
+		jwk := `{"kty":"OKP","crv":"Ed25519","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
+		if _, err := ParsePublicJWK([]byte(jwk)); err == nil {
+			t.Errorf("%s: ParsePublicJWK accepted a small-order key", name)
+		}
+	}
+	good, _, _ := ed25519.GenerateKey(nil)
+	if _, err := NewKey("", "", good); err != nil {
+		t.Errorf("a generated key: %v", err)
 	}
 }
