@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/jwtguardtest"
@@ -73,5 +75,43 @@ func TestDPoPHTUIsTheRequestLine(t *testing.T) {
 				t.Errorf("status %d, want %d (%s)", w.Code, tc.want, w.Header().Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestReplayStoreFloodCrowdsOutOnlyTheFlooder: one client with one valid
+// token fills the replay store with its own fresh proofs; other clients'
+// proofs still pass (taking the flooder's places) and are still single-use,
+// while the flooder is refused.
+func TestReplayStoreFloodCrowdsOutOnlyTheFlooder(t *testing.T) {
+	t.Parallel()
+	s := newDPoPSetup(t)
+	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
+		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(1024)))
+	now := s.clock.Now()
+	accepted, full := 0, 0
+	for i := range 4096 {
+		p := s.client.proof(t, "GET", apiURL, s.token, now.Add(5*time.Second), nil, map[string]any{"jti": "fill-" + strconv.Itoa(i)})
+		switch _, err := g.Authenticate(dpopRequest("GET", apiURL, s.token, p)); {
+		case err == nil:
+			accepted++
+		case errors.Is(err, jwtguard.ErrReplayCheckUnavailable):
+			full++
+		default:
+			t.Fatalf("flood proof %d: %v", i, err)
+		}
+	}
+	if accepted < 512 || full == 0 {
+		t.Fatalf("flooder: %d accepted, %d refused as full; want the store filled, then refusals", accepted, full)
+	}
+	victim := newDPoPClient(t)
+	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
+	for i := range 50 {
+		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
+			t.Fatalf("another client's proof %d while the store is flooded: %v", i, err)
+		}
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); !errors.Is(err, jwtguard.ErrInvalidDPoPProof) {
+			t.Fatalf("another client's proof %d replayed: %v, want ErrInvalidDPoPProof", i, err)
+		}
 	}
 }

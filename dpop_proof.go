@@ -157,8 +157,7 @@ func (p *senderPolicy) checkProof(raw, method, uri string, now time.Time, token 
 // proof is too old anyway. A proof seen before is ErrInvalidDPoPProof, a
 // store that cannot tell ErrReplayCheckUnavailable.
 func (p *senderPolicy) useProof(ctx context.Context, proof *jose.Proof) error {
-	key := sha256.Sum256([]byte(proof.JWK.Thumbprint + "\x00" + proof.ID))
-	fresh, err := p.replay.Use(ctx, base64.RawURLEncoding.EncodeToString(key[:]), proof.IssuedAt.Add(p.past))
+	fresh, err := p.replay.Use(ctx, replayKey(proof.JWK.Thumbprint, proof.ID), proof.IssuedAt.Add(p.past))
 	switch {
 	case err != nil:
 		return failf(ErrReplayCheckUnavailable, "%v", err)
@@ -167,3 +166,21 @@ func (p *senderPolicy) useProof(ctx context.Context, proof *jose.Proof) error {
 	}
 	return nil
 }
+
+// replayKey is the replay store's key for a proof: 11 characters naming
+// the client (its key's thumbprint, hashed), then 32 naming the proof, all
+// base64url. The memory store keeps one client's proofs together by the
+// first part, so a client flooding it crowds out only itself.
+func replayKey(thumbprint, jti string) string {
+	client := sha256.Sum256([]byte(thumbprint))
+	proof := sha256.Sum256([]byte(thumbprint + "\x00" + jti))
+	var b [replayKeyLen]byte
+	base64.RawURLEncoding.Encode(b[:replayClientLen], client[:8])
+	base64.RawURLEncoding.Encode(b[replayClientLen:], proof[:24])
+	return string(b[:])
+}
+
+const (
+	replayClientLen = 11 // base64url of 8 bytes
+	replayKeyLen    = replayClientLen + 32
+)

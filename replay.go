@@ -10,9 +10,10 @@ import (
 
 // A ReplayStore remembers DPoP proof identifiers so that each proof is
 // used once (RFC 9449 §11.1). The guard calls Use with a fixed-length key
-// (43 base64url characters, derived from the proof key's thumbprint and
-// the proof's jti) and the time until which the proof could still be
-// accepted; only proofs that passed every other check reach the store.
+// (43 base64url characters: 11 derived from the proof key's thumbprint,
+// which name the client, then 32 from the thumbprint and the proof's jti)
+// and the time until which the proof could still be accepted; only proofs
+// that passed every other check reach the store.
 //
 // Use records key until expires and reports whether it was new. An error
 // means the store cannot tell: the request is refused (503,
@@ -29,8 +30,11 @@ var errReplayStoreFull = errors.New("jwtguard: DPoP replay store full")
 
 // MemoryReplayStore is the default [ReplayStore]: in memory, for one
 // process, sharded, with a fixed number of entries. When a shard is full
-// of proofs that have not expired it refuses (fail closed) rather than
-// forget one. Safe for concurrent use.
+// of proofs that have not expired, a client (the key's first 11
+// characters) holding half of it or more is refused (fail closed), and
+// another client's proof takes the place of one of that client's: a client
+// flooding the store crowds out only itself, and only its own proofs are
+// forgotten early. Safe for concurrent use.
 type MemoryReplayStore struct {
 	shards [replayShards]replayShard
 	seed   maphash.Seed // random per store: shards clients cannot predict
@@ -40,11 +44,12 @@ type MemoryReplayStore struct {
 const replayShards = 32
 
 type replayShard struct {
-	mu   sync.Mutex
-	seen map[string]int64 // key → expiry, Unix nanoseconds
-	ring []replayEntry    // insertion order, for eviction; grows to max
-	max  int
-	head int // the oldest entry, once the ring is full
+	mu      sync.Mutex
+	seen    map[string]int64 // key → expiry, Unix nanoseconds
+	clients map[string]int   // client → entries in ring
+	ring    []replayEntry    // insertion order, for eviction; grows to max
+	max     int
+	head    int // the oldest entry, once the ring is full
 }
 
 type replayEntry struct {
@@ -70,6 +75,7 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 	s := &MemoryReplayStore{now: now, seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		s.shards[i].seen = make(map[string]int64)
+		s.shards[i].clients = make(map[string]int)
 		s.shards[i].max = per
 	}
 	return s
@@ -77,8 +83,10 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 
 // Use implements [ReplayStore].
 func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time) (bool, error) {
-	// A seeded hash of the whole key: every shard is used, and a client
-	// that picks its jti values cannot aim them all at one shard.
+	// A seeded hash of the whole key: every shard is used (the store's
+	// whole size serves a busy client), and a client that picks its jti
+	// values cannot aim them all at one shard.
+	client := replayClient(key)
 	sh := &s.shards[maphash.String(s.seed, key)%replayShards]
 	now := s.now().UnixNano()
 	exp := expires.UnixNano()
@@ -90,17 +98,56 @@ func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time
 	if len(sh.ring) < sh.max {
 		sh.ring = append(sh.ring, replayEntry{key, exp})
 		sh.seen[key] = exp
+		sh.clients[client]++
 		return true, nil
 	}
-	old := &sh.ring[sh.head]
-	if old.exp > now {
-		return false, errReplayStoreFull
+	slot := sh.head
+	if sh.ring[slot].exp > now { // full of live proofs
+		if sh.clients[client] >= sh.max/2 {
+			return false, errReplayStoreFull
+		}
+		var ok bool
+		if slot, ok = sh.hogSlot(); !ok {
+			return false, errReplayStoreFull
+		}
+	} else {
+		sh.head = (sh.head + 1) % len(sh.ring)
 	}
-	if sh.seen[old.key] == old.exp {
-		delete(sh.seen, old.key)
-	}
-	*old = replayEntry{key, exp}
+	sh.forget(sh.ring[slot])
+	sh.ring[slot] = replayEntry{key, exp}
 	sh.seen[key] = exp
-	sh.head = (sh.head + 1) % len(sh.ring)
+	sh.clients[client]++
 	return true, nil
+}
+
+// hogSlot finds, near the oldest end, an entry of a client that holds half
+// the shard or more. Such a client's entries are at least every other one
+// on average, so a short look finds one.
+func (sh *replayShard) hogSlot() (int, bool) {
+	for i := range min(64, len(sh.ring)) {
+		slot := (sh.head + i) % len(sh.ring)
+		if sh.clients[replayClient(sh.ring[slot].key)] >= sh.max/2 {
+			return slot, true
+		}
+	}
+	return 0, false
+}
+
+func (sh *replayShard) forget(e replayEntry) {
+	if sh.seen[e.key] == e.exp {
+		delete(sh.seen, e.key)
+	}
+	c := replayClient(e.key)
+	if sh.clients[c]--; sh.clients[c] <= 0 {
+		delete(sh.clients, c)
+	}
+}
+
+// replayClient is the part of a replay key that names the client (see
+// [ReplayStore]); a key of another shape is its own client.
+func replayClient(key string) string {
+	if len(key) == replayKeyLen {
+		return key[:replayClientLen]
+	}
+	return key
 }
