@@ -61,17 +61,18 @@ func WithDiscoveredJWKSHosts(hosts ...string) IssuerOption {
 }
 
 // jwksURL returns the issuer's jwks_uri, fetching the metadata when it is
-// due. A failed refresh keeps the last good URL.
-func (d *discovery) jwksURL(ctx context.Context) (string, error) {
+// due (took is how long that took). A failed refresh keeps the last good URL.
+func (d *discovery) jwksURL(ctx context.Context) (_ string, took time.Duration, _ error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.now()
 	if d.jwks != "" && now.Before(d.freshTill) {
-		return d.jwks, nil
+		return d.jwks, 0, nil
 	}
 	iss, _ := url.Parse(d.issuer)
 	check := &dialCheck{host: iss.Hostname()}
 	u, ttl, err := d.fetch(withDialCheck(ctx, check))
+	took = max(d.now().Sub(now), time.Nanosecond) // > 0: metadata was read
 	// Whether the issuer is internal is learnt only from a fetch that
 	// gave good metadata over a new connection (a reused one says nothing new).
 	if err == nil && check.dialed.Load() {
@@ -79,12 +80,12 @@ func (d *discovery) jwksURL(ctx context.Context) (string, error) {
 	}
 	if err != nil {
 		if d.jwks != "" {
-			return d.jwks, nil
+			return d.jwks, took, nil
 		}
-		return "", fmt.Errorf("discovery: %w", err)
+		return "", took, fmt.Errorf("discovery: %w", err)
 	}
 	d.jwks, d.freshTill = u, now.Add(ttl)
-	return u, nil
+	return u, took, nil
 }
 
 // metadataURLs lists where the metadata may be: OIDC Discovery §4 first,

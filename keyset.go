@@ -301,7 +301,7 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 	ctx, cancel := context.WithTimeout(j.base, j.settings.FetchTimeout)
 	defer cancel()
 	start, prev := j.now(), j.state.Load()
-	st, err := j.fetch(ctx)
+	st, discovered, err := j.fetch(ctx)
 	now := j.now()
 	j.mu.Lock()
 	j.fetches.Add(1)
@@ -337,7 +337,7 @@ func (j *remoteJWKS) runFetch(call *fetchCall) {
 		// Reported while this call is still in flight, so the next fetch's
 		// report cannot overtake this one, and before waiters wake.
 		j.mu.Unlock()
-		j.fetchObserved(ctx, start, now, prev, st, err)
+		j.fetchObserved(ctx, start, now, discovered, prev, st, err)
 		j.mu.Lock()
 	}
 	j.inflight = nil
@@ -386,11 +386,18 @@ func refreshAt(fetched, fresh time.Time) time.Time {
 	return fetched.Add(life*3/4 + rand.N(life*3/20+1))
 }
 
-func (j *remoteJWKS) fetch(ctx context.Context) (*jwksState, error) {
+// fetch gets the key set; discovered is the time spent reading discovery
+// metadata (0 when its jwks_uri was still fresh).
+func (j *remoteJWKS) fetch(ctx context.Context) (_ *jwksState, discovered time.Duration, _ error) {
+	st, err := j.fetchFrom(ctx, &discovered)
+	return st, discovered, err
+}
+
+func (j *remoteJWKS) fetchFrom(ctx context.Context, discovered *time.Duration) (*jwksState, error) {
 	u := j.url
 	if j.discover != nil {
 		var err error
-		if u, err = j.discover.jwksURL(ctx); err != nil {
+		if u, *discovered, err = j.discover.jwksURL(ctx); err != nil {
 			return nil, err
 		}
 		if parsed, err := url.Parse(u); err == nil {

@@ -114,10 +114,13 @@ type KeyFetch struct {
 	// Source names the key set as configured: its JWKS URL, or the issuer
 	// whose discovery document names it.
 	Source string
-	// Discovery reports whether the fetch went through OIDC / RFC 8414
-	// discovery first.
+	// Discovery reports whether the key set is found by OIDC / RFC 8414
+	// discovery.
 	Discovery bool
-	Result    KeyFetchResult
+	// DiscoveryDuration is the part of Duration spent reading the discovery
+	// metadata, which comes first; 0 when its jwks_uri was still fresh.
+	DiscoveryDuration time.Duration
+	Result            KeyFetchResult
 	// StatusCode is the last HTTP status seen (200 on success); 0 when no
 	// response came (network error, timeout).
 	StatusCode int
@@ -331,14 +334,14 @@ func (e httpStatusError) Error() string { return fmt.Sprintf("HTTP status %d", e
 // fetchObserved reports a finished fetch of j and the state change it
 // makes, if any. prev is the state before the fetch, st the new one (nil on
 // failure). Called by runFetch only, so one at a time per source.
-func (j *remoteJWKS) fetchObserved(ctx context.Context, start, now time.Time, prev, st *jwksState, err error) {
+func (j *remoteJWKS) fetchObserved(ctx context.Context, start, now time.Time, discovered time.Duration, prev, st *jwksState, err error) {
 	obs := j.obs
 	if obs == nil || (obs.OnKeyFetch == nil && obs.OnKeySetState == nil) {
 		return
 	}
 	if obs.OnKeyFetch != nil {
 		ev := KeyFetch{Source: j.name(), Discovery: j.discover != nil, Result: FetchOK, StatusCode: http.StatusOK,
-			Start: start, Duration: now.Sub(start), Err: err}
+			Start: start, Duration: now.Sub(start), DiscoveryDuration: discovered, Err: err}
 		if err != nil {
 			ev.Result, ev.StatusCode = FetchUnavailable, 0
 			if isPermanent(err) {

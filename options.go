@@ -550,7 +550,7 @@ func WithoutCrossOriginCheck() Option {
 // leeway) and any maximum age, against the key set (a removed key drops
 // its tokens) and its trust anchor (a resolver's approval), and by every
 // Revoker and WithValidator. Tokens over 4 KiB are not cached. Default:
-// 10,000 entries (about 13 MB at most).
+// 10,000 entries (about 23 MB at most).
 func WithVerifiedTokenCache(entries int) Option {
 	return guardOption(func(c *config) error {
 		if entries < 0 {

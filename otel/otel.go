@@ -200,6 +200,11 @@ func (in *instruments) keyFetch(ctx context.Context, f jwtguard.KeyFetch) {
 		trace.WithTimestamp(f.Start), trace.WithAttributes(attrs...))
 	span.SetAttributes(AttrDiscovery.Bool(f.Discovery), AttrStatusCode.Int(f.StatusCode),
 		attribute.Int("jwtguard.keys", f.Keys), attribute.Int("jwtguard.keys.added", f.Added), attribute.Int("jwtguard.keys.removed", f.Removed))
+	if f.DiscoveryDuration > 0 { // the metadata read that came first, as a child span
+		_, d := in.tracer.Start(trace.ContextWithSpan(ctx, span), "jwtguard.discovery", trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithTimestamp(f.Start), trace.WithAttributes(AttrSource.String(f.Source)))
+		d.End(trace.WithTimestamp(f.Start.Add(f.DiscoveryDuration)))
+	}
 	if f.Err != nil {
 		span.RecordError(f.Err, trace.WithTimestamp(f.Start.Add(f.Duration)))
 		span.SetStatus(codes.Error, string(f.Result))

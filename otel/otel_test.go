@@ -280,3 +280,42 @@ func BenchmarkObserverHit(b *testing.B) {
 		}
 	}
 }
+
+// TestDiscoverySpan: a fetch that reads discovery metadata first gets a
+// jwtguard.discovery child span within its key_fetch span; a later fetch
+// with the jwks_uri still fresh gets none.
+func TestDiscoverySpan(t *testing.T) {
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	exporter := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	obs, err := jwtguardotel.Observer(sdkmetric.NewMeterProvider(), tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := jwtguard.New(t.Context(), jwtguard.WithTrustedIssuer(iss.URL, jwtguard.WithIssuerDiscovery(iss.URL)),
+		jwtguard.WithAudience(audience), jwtguard.WithObserver(obs), jwtguard.WithKeysAtStart(),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	spans := exporter.GetSpans()
+	var fetch, discovery *tracetest.SpanStub
+	for i := range spans {
+		switch spans[i].Name {
+		case "jwtguard.key_fetch":
+			fetch = &spans[i]
+		case "jwtguard.discovery":
+			discovery = &spans[i]
+		}
+	}
+	if fetch == nil || discovery == nil {
+		t.Fatalf("spans %v: want a key_fetch and a discovery span", spans)
+	}
+	if discovery.Parent.SpanID() != fetch.SpanContext.SpanID() {
+		t.Errorf("discovery span's parent %v, want the key_fetch span %v", discovery.Parent.SpanID(), fetch.SpanContext.SpanID())
+	}
+	if discovery.StartTime.Before(fetch.StartTime) || discovery.EndTime.After(fetch.EndTime) || !discovery.EndTime.After(discovery.StartTime) {
+		t.Errorf("discovery span [%v, %v] not within the fetch's [%v, %v]", discovery.StartTime, discovery.EndTime, fetch.StartTime, fetch.EndTime)
+	}
+}
