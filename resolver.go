@@ -262,10 +262,10 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		delete(d.inflight, iss)
 		report := d.resolverDecidedLocked(start, call)
 		d.mu.Unlock()
-		close(call.done)
-		if report != nil {
+		if report != nil { // before the waiters go on: their decision follows this one
 			report()
 		}
+		close(call.done)
 	}()
 	old := d.entries[iss]
 	var refused *resolverRefusal
