@@ -43,11 +43,12 @@ type Fleet struct {
 	Status func() (status any, healthy bool)
 }
 
-// Metrics is how an instance reports what its guards do (example/fleet
-// wires OpenTelemetry with a Prometheus exporter; this package imports no
-// telemetry library).
+// Metrics is how an instance reports what its guards do: by default
+// [PlainMetrics], a dependency-free Prometheus collector; example/fleet
+// wires OpenTelemetry with a Prometheus exporter instead (this package
+// imports no telemetry library).
 type Metrics struct {
-	// Observer is given to both guards (jwtguard.WithObserver).
+	// Observer is given to every guard (jwtguard.WithObserver).
 	Observer jwtguard.Observer
 	// Handler, if set, is served on GET /metrics.
 	Handler http.Handler
@@ -65,7 +66,7 @@ type config struct {
 }
 
 // WithMetrics reports the guards' decisions, key fetches and key-set
-// state through m. Default: none.
+// state through m. Default: [PlainMetrics].
 func WithMetrics(m Metrics) Option { return func(c *config) { c.metrics = &m } }
 
 // WithFleet runs the demo as one instance of a fleet. Default: a single
@@ -104,8 +105,12 @@ With curl:
 
 DPoP mode (a key the page cannot export, a proof per request): open %[1]s/dpop.
 
-  # key cache status, for health probes
+  # key cache status, for health probes (redacted: no key URLs or fetch errors)
   curl -s %[1]s/healthz
+
+  # metrics in Prometheus format: decisions by outcome and reason, cache
+  # hits, key fetches, key age (names as in otel/grafana-dashboard.json)
+  curl -s %[1]s/metrics
 
 Press Ctrl+C to stop.
 `, "http://"+ln.Addr().String(), User, Password)
@@ -120,6 +125,10 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	var c config
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.metrics == nil {
+		m := PlainMetrics()
+		c.metrics = &m
 	}
 	issuerURL := base
 	// DPoP proofs sent to the token endpoint and the session handlers are
@@ -152,9 +161,7 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 		jwtguard.WithRequiredType("at+jwt"),
 		jwtguard.WithRevocations(sessions.Revoker()), // logout and refresh-token theft revoke at once
 	}
-	if c.metrics != nil {
-		common = append(common, jwtguard.WithObserver(c.metrics.Observer))
-	}
+	common = append(common, jwtguard.WithObserver(c.metrics.Observer))
 	// The API takes a bearer token or the session cookie; the page only the cookie.
 	api, err := jwtguard.New(ctx, append(common, jwtguard.WithExtractors(
 		jwtguard.FromAuthorizationHeader(), sessions.AccessCookie().Extractor()))...)
@@ -171,7 +178,7 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	if c.metrics != nil && c.metrics.Guard != nil {
+	if c.metrics.Guard != nil {
 		if err := c.metrics.Guard(api); err != nil {
 			return nil, err
 		}
@@ -191,7 +198,7 @@ func New(ctx context.Context, base string, opts ...Option) (http.Handler, error)
 	mux.Handle("GET /api/me", api.Handler(http.HandlerFunc(me)))
 	mux.Handle("GET /api/orders", api.Handler(api.RequireScopes("orders:read")(http.HandlerFunc(orders))))
 	mux.Handle("POST /api/orders", api.Handler(api.RequireScopes("orders:write")(http.HandlerFunc(createOrder))))
-	if c.metrics != nil && c.metrics.Handler != nil {
+	if c.metrics.Handler != nil {
 		mux.Handle("GET /metrics", c.metrics.Handler)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
