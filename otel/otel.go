@@ -163,7 +163,8 @@ func (in *instruments) attrsFor(k decisionKey) *decisionAttrs {
 	}
 	a := &decisionAttrs{
 		add:    []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(all...))},
-		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(all[0], all[3]))},
+		// attribute.NewSet sorts its argument in place: name the two, not all[i].
+		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(AttrOutcome.String(k.outcome), AttrCacheHit.Bool(k.hit)))},
 		event:  []trace.EventOption{trace.WithAttributes(all...)},
 		span:   span,
 	}

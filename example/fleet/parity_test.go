@@ -45,13 +45,6 @@ var (
 		plain []string
 		why   string
 	}{
-		"jwtguard_decision_duration_seconds": {
-			plain: []string{"jwtguard_cache_hit", "jwtguard_outcome"},
-			why: "jwtguardotel means outcome and cache hit (README, its comment, the dashboard's `sum by (le, jwtguard_cache_hit)`), " +
-				"but attrsFor passes all[0] and all[3] of a slice that attribute.NewSet has just sorted in place, " +
-				"so it gets error_type+jwtguard_issuer (refused) or jwtguard_alg+jwtguard_outcome (accepted); " +
-				"remove this entry when otel/otel.go is fixed",
-		},
 	}
 	// sameValues are families whose every series (labels and value) must
 	// be equal after the same requests: those that timing cannot change.
