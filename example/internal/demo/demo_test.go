@@ -15,21 +15,7 @@ import (
 
 // TestDemo runs the demo on a loopback port and walks the flow it prints.
 func TestDemo(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	var out lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, ln, &out) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base, out := startDemo(t)
 
 	resp := get(t, base+"/api/me", "")
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
@@ -91,4 +77,25 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// startDemo runs the demo on a loopback port until the test ends, and
+// returns its base URL and what it prints.
+func startDemo(t *testing.T) (base string, out *lockedBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	out = new(lockedBuffer)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, ln, out) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String(), out
 }

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,20 +49,7 @@ func signProof(t *testing.T, key *ecdsa.PrivateKey, method, htu, token string) s
 // key, the DPoP API with proofs, the token alone refused; and the page and
 // its script are served.
 func TestDemoDPoP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, ln, io.Discard) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base, _ := startDemo(t)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
 	req, _ := http.NewRequest("POST", base+"/token", strings.NewReader(url.Values{"username": {User}, "password": {Password}}.Encode()))

@@ -91,21 +91,7 @@ func TestMetrics(t *testing.T) {
 // TestMetricsReadiness: /healthz serves the redacted status (no key URL),
 // and the startup text points at /metrics.
 func TestMetricsReadiness(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	var out lockedBuffer
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, ln, &out) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	base := "http://" + ln.Addr().String()
+	base, out := startDemo(t)
 	// A request with a token waits for the keys, so the guard is ready.
 	if resp := get(t, base+"/api/me", minter{base: base}.get(t)); resp.StatusCode != 200 {
 		t.Fatalf("/api/me: %d", resp.StatusCode)
