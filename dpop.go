@@ -232,7 +232,9 @@ func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, 
 	case err != nil:
 		return nil, failf(ErrInvalidRequest, "%v", err), true
 	}
-	return nil, failf(ErrTokenBinding, "a token from the %s where DPoP is required", src.name), true
+	e := failf(ErrTokenBinding, "a token from the %s where DPoP is required", src.name)
+	e.Description = "DPoP required: send the token as Authorization: DPoP with a DPoP proof"
+	return nil, e, true
 }
 
 // checkBinding refuses a token whose binding (cnf) the request does not
@@ -245,7 +247,11 @@ func (g *Guard) checkBinding(r *http.Request, c *Claims, viaDPoP bool) error {
 		return nil
 	}
 	if c.jc.CnfJKT != "" && !viaDPoP {
-		return failf(ErrTokenBinding, "a DPoP-bound token (cnf.jkt) presented without DPoP")
+		e := failf(ErrTokenBinding, "a DPoP-bound token (cnf.jkt) presented without DPoP")
+		if g.sender.dpop != DPoPOff {
+			e.Description = "the token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof"
+		}
+		return e
 	}
 	if c.jc.CnfOther {
 		return failf(ErrTokenBinding, "the token is bound (cnf) by a confirmation method the guard cannot check")

@@ -193,7 +193,11 @@ func noTokenDetail(r *http.Request, sources []Extractor) string {
 		if len(scheme) > 20 {
 			scheme = scheme[:20] + "…"
 		}
-		hint = fmt.Sprintf("; the Authorization header's scheme is %q, not Bearer (a token sent without the \"Bearer \" prefix?)", scheme)
+		if strings.EqualFold(scheme, "DPoP") {
+			hint = "; the Authorization header uses the DPoP scheme, which this guard does not accept (WithDPoP)"
+		} else {
+			hint = fmt.Sprintf("; the Authorization header's scheme is %q, not Bearer (a token sent without the \"Bearer \" prefix?)", scheme)
+		}
 	}
 	return "no token in " + strings.Join(names, ", ") + hint
 }

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -115,22 +116,36 @@ func (iss *Issuer) TokenHandler(check func(r *http.Request) (subject string, cla
 // text reaches the client.
 func (iss *Issuer) WriteTokenError(w http.ResponseWriter, err error) {
 	w.Header().Set("Cache-Control", "no-store")
+	status, code := http.StatusBadRequest, ""
 	switch {
 	case errors.Is(err, jwtguard.ErrUseDPoPNonce):
 		if iss.dpop != nil {
 			w.Header().Set("DPoP-Nonce", iss.dpop.Nonce())
 		}
-		writeJSONError(w, http.StatusBadRequest, "use_dpop_nonce")
+		code = "use_dpop_nonce"
 	case errors.Is(err, jwtguard.ErrInvalidDPoPProof):
-		writeJSONError(w, http.StatusBadRequest, "invalid_dpop_proof")
+		code = "invalid_dpop_proof"
 	case errors.Is(err, ErrInvalidCredentials):
-		writeJSONError(w, http.StatusBadRequest, "invalid_grant")
+		code = "invalid_grant"
 	case errors.Is(err, jwtguard.ErrReplayCheckUnavailable):
 		w.Header().Set("Retry-After", strconv.Itoa(storeRetryAfter))
-		writeJSONError(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		status, code = http.StatusServiceUnavailable, "temporarily_unavailable"
 	default:
-		writeJSONError(w, http.StatusInternalServerError, "server_error")
+		status, code = http.StatusInternalServerError, "server_error"
 	}
+	// The client gets the fixed description of the refusal's kind; the log
+	// gets why (which check failed, with its values).
+	description := ""
+	var e *jwtguard.Error
+	if errors.As(err, &e) && status < 500 {
+		description = e.Description
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	iss.log.Log(context.Background(), level, "issuer: token request refused", "error", code, "reason", err.Error())
+	writeJSONError(w, status, code, description)
 }
 
 // proofKey returns the thumbprint of the key of r's DPoP proof, checked:

@@ -322,7 +322,7 @@ func TestTokenEndpointRefusesBadProofs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			w := a.do(t, request{method: "POST", path: "/token", form: alice, proofs: c.proofs})
-			if w.Code != 400 || !strings.Contains(w.Body.String(), `"invalid_dpop_proof"`) {
+			if w.Code != 400 || !strings.Contains(w.Body.String(), `"error":"invalid_dpop_proof","error_description":"invalid DPoP proof"`) {
 				t.Fatalf("%d %s, want 400 invalid_dpop_proof", w.Code, w.Body)
 			}
 			if strings.Contains(w.Body.String(), "access_token") {

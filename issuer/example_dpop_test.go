@@ -70,5 +70,5 @@ func ExampleIssuer_TokenHandler() {
 	// Output:
 	// token_type: DPoP
 	// DPoP true 200 hello alice
-	// Bearer false 401 {"error":"invalid_token","error_description":"token binding not proven"}
+	// Bearer false 401 {"error":"invalid_token","error_description":"DPoP required: send the token as Authorization: DPoP with a DPoP proof"}
 }

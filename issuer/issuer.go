@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -34,6 +35,7 @@ type Issuer struct {
 	rotateAge time.Duration
 	now       func() time.Time
 	dpop      *jwtguard.DPoPChecker // nil: DPoP proofs are ignored
+	log       *slog.Logger
 
 	mu      sync.Mutex
 	current *signingKey
@@ -56,6 +58,7 @@ type config struct {
 	rotateAge time.Duration
 	now       func() time.Time
 	dpop      *jwtguard.DPoPChecker
+	log       *slog.Logger
 }
 
 // An Option configures an [Issuer].
@@ -102,6 +105,19 @@ func WithKeyRotation(every time.Duration) Option {
 	}
 }
 
+// WithLogger sets where refused token requests are logged, with why (a
+// DPoP proof's failing check, say): at Info for the client's mistakes, at
+// Error for the server's. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
 // WithClock sets the time source. Default: time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error { c.now = now; return nil }
@@ -109,7 +125,7 @@ func WithClock(now func() time.Time) Option {
 
 // New returns an issuer whose tokens carry iss = issuerURL.
 func New(issuerURL string, opts ...Option) (*Issuer, error) {
-	c := config{alg: "ES256", ttl: 5 * time.Minute, rotateAge: 24 * time.Hour, now: time.Now}
+	c := config{alg: "ES256", ttl: 5 * time.Minute, rotateAge: 24 * time.Hour, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
@@ -123,7 +139,7 @@ func New(issuerURL string, opts ...Option) (*Issuer, error) {
 			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 	}
-	iss := &Issuer{url: issuerURL, alg: c.alg, ttl: c.ttl, audience: c.audience, rotateAge: c.rotateAge, now: c.now, dpop: c.dpop}
+	iss := &Issuer{url: issuerURL, alg: c.alg, ttl: c.ttl, audience: c.audience, rotateAge: c.rotateAge, now: c.now, dpop: c.dpop, log: c.log}
 	k, err := iss.firstKey(c.key)
 	if err != nil {
 		return nil, err

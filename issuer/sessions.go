@@ -670,11 +670,17 @@ func (s *Sessions) done(w http.ResponseWriter, r *http.Request, page string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func writeJSONError(w http.ResponseWriter, status int, code string) {
+// writeJSONError writes an OAuth error response (RFC 6749 §5.2), with an
+// error_description when there is one (optional: at most one).
+func writeJSONError(w http.ResponseWriter, status int, code string, description ...string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
+	body := map[string]string{"error": code}
+	if len(description) > 0 && description[0] != "" {
+		body["error_description"] = description[0]
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // refreshTokenBytes is the size of a refresh token, bindingBytes that of a
