@@ -14,6 +14,27 @@ import (
 	"github.com/jwtguard/jwtguard/internal/jose"
 )
 
+// anchor is one trust anchor at run time: the issuer(s) it stands for, its
+// policy (audiences, algorithms, leeway, typ, age limits, required claims)
+// and its key source.
+type anchor struct {
+	audiences []string // empty: no audience check
+	algs      []string
+	leeway    time.Duration
+	types     []string
+	keys      keySource
+	maxAge    time.Duration // 0: no limit
+	maxLife   time.Duration // 0: no limit
+	secretLen int           // the longest HMAC secret, for details
+	required  []string
+	// retired is set when the policy stops being trusted (a resolver's
+	// issuer evicted or no longer approved): its cached tokens die with it.
+	retired atomic.Bool
+	// approvedTill (Unix nanoseconds, 0: for ever) ends a resolver's
+	// approval: past it, cached tokens miss and the resolver is asked again.
+	approvedTill atomic.Int64
+}
+
 // current reports whether a token verified under this policy with keys of
 // epoch is still good at now: the policy still trusted, no key removed
 // since, and the keys within their stale window.
@@ -115,10 +136,8 @@ func (p *anchor) checkClaims(c *Claims, now time.Time) error {
 			return failf(ErrExpired, "lifetime %v (exp - iat) is more than the maximum %v", life, p.maxLife)
 		}
 	}
-	for _, name := range p.required {
-		if !c.has(name) {
-			return failf(ErrMissingClaim, "no %s claim (required)", quote(name))
-		}
+	if name := c.jc.Missing(p.required); name != "" {
+		return failf(ErrMissingClaim, "no %s claim (required)", quote(name))
 	}
 	return nil
 }
@@ -126,28 +145,7 @@ func (p *anchor) checkClaims(c *Claims, now time.Time) error {
 // ago renders a duration for a detail, to the second.
 func ago(d time.Duration) string { return d.Round(time.Second).String() }
 
-// anchor is one trust anchor at run time: the issuer(s) it stands for, its
-// policy (audiences, algorithms, leeway, typ, age limits, required claims)
-// and its key source.
-type anchor struct {
-	audiences []string // empty: no audience check
-	algs      []string
-	leeway    time.Duration
-	types     []string
-	keys      keySource
-	maxAge    time.Duration // 0: no limit
-	maxLife   time.Duration // 0: no limit
-	secretLen int           // the longest HMAC secret, for details
-	required  []string
-	// retired is set when the policy stops being trusted (a resolver's
-	// issuer evicted or no longer approved): its cached tokens die with it.
-	retired atomic.Bool
-	// approvedTill (Unix nanoseconds, 0: for ever) ends a resolver's
-	// approval: past it, cached tokens miss and the resolver is asked again.
-	approvedTill atomic.Int64
-}
-
-// buildPolicy turns an anchor's configuration, with the guard-level
+// buildAnchor turns an anchor's configuration, with the guard-level
 // defaults, into a policy; it returns the fetched key set to run, if any.
 func buildAnchor(c *config, ic anchorConfig, fc fetchConfig, shared map[string]*remoteJWKS) (*anchor, *remoteJWKS, error) {
 	p := &anchor{

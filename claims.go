@@ -90,10 +90,6 @@ func (c *Claims) Decode(v any) error {
 	return nil
 }
 
-// has reports whether the claims set has a top-level member name that is
-// not null.
-func (c *Claims) has(name string) bool { return c.jc.Has(name) }
-
 // JSON returns a copy of the claims set as it appeared in the token.
 func (c *Claims) JSON() []byte { return bytes.Clone(c.jc.Raw) }
 

@@ -869,6 +869,46 @@ func ParseClaims(payload []byte, c *Claims) error {
 	return nil
 }
 
+// Missing returns the first of names the claims set lacks (absent or
+// null), or "" when it has them all: one pass over the set, whatever the
+// number of names.
+func (c *Claims) Missing(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	if len(names) > 64 { // more than one word of bits: rare enough to scan per name
+		for _, n := range names {
+			if !c.Has(n) {
+				return n
+			}
+		}
+		return ""
+	}
+	var found uint64 // bit i: names[i] is present
+	var r ObjectReader
+	r.Reset(c.Raw)
+	for {
+		name, v, more := r.Next()
+		if !more {
+			break
+		}
+		if v.kind == Null {
+			continue
+		}
+		for i, n := range names {
+			if string(name) == n {
+				found |= 1 << i
+			}
+		}
+	}
+	for i, n := range names {
+		if found&(1<<i) == 0 {
+			return n
+		}
+	}
+	return ""
+}
+
 // Has reports whether the claims set has a top-level member name that is
 // not null.
 func (c *Claims) Has(name string) bool {

@@ -182,3 +182,31 @@ func TestNonASCIINamesFoldOnce(t *testing.T) {
 		t.Fatalf("%.0f allocations for %d names: folded more than once each", allocs, names)
 	}
 }
+
+// TestClaimsMissing: one pass finds the first absent or null name, in the
+// order asked, and agrees with Has name by name.
+func TestClaimsMissing(t *testing.T) {
+	t.Parallel()
+	var c Claims
+	if err := ParseClaims([]byte(`{"sub":"a","ext":null,"client_id":"c","iat":1,"x\u0079":2}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"sub", "client_id", "iat"}, ""},
+		{[]string{"sub", "ext", "iat"}, "ext"},
+		{[]string{"aud", "ext"}, "aud"},
+		{[]string{"xy"}, ""},
+		{[]string{"Sub"}, "Sub"},
+	} {
+		if got := c.Missing(tc.names); got != tc.want {
+			t.Errorf("Missing(%q) = %q, want %q", tc.names, got, tc.want)
+		}
+		if tc.want != "" && c.Has(tc.want) {
+			t.Errorf("Has(%q) = true, but Missing names it", tc.want)
+		}
+	}
+}
