@@ -267,47 +267,60 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		}
 		close(call.done)
 	}()
-	old := d.entries[iss]
 	var refused *resolverRefusal
-	if err != nil && !errors.As(err, &refused) {
-		// The resolver failed (its tenant store is down, say): nothing is
-		// known, so nothing is remembered, and the issuer's tokens get 503
-		// until it answers. An approved issuer whose re-check fails stops too.
-		d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: issuer resolver failed",
-			slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
-		if old != nil {
-			d.dropLocked(iss)
-		}
-		e := failf(ErrKeysUnavailable, "issuer %s: the resolver failed: %v", quote(iss), err)
-		e.RetryAfter = 1
-		call.err = e
-		return
+	switch {
+	case err != nil && !errors.As(err, &refused):
+		call.err = d.failedLocked(iss, err)
+	case err != nil:
+		call.err = d.refusedLocked(iss, now, err)
+	default:
+		call.anchor, call.err = d.approvedLocked(iss, ic, now)
 	}
-	if err != nil {
-		d.log.LogAttrs(d.ctx, slog.LevelDebug, "jwtguard: issuer refused by resolver",
-			slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
-		if old != nil {
-			d.dropLocked(iss)
+}
+
+// failedLocked handles a resolver that failed (its tenant store is down,
+// say): nothing is known, so nothing is remembered, and the issuer's tokens
+// get 503 until it answers. An approved issuer whose re-check fails stops too.
+func (d *resolvedIssuers) failedLocked(iss string, err error) error {
+	d.log.LogAttrs(d.ctx, slog.LevelWarn, "jwtguard: issuer resolver failed",
+		slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
+	if d.entries[iss] != nil {
+		d.dropLocked(iss)
+	}
+	e := failf(ErrKeysUnavailable, "issuer %s: the resolver failed: %v", quote(iss), err)
+	e.RetryAfter = 1
+	return e
+}
+
+// refusedLocked remembers a refusal for RefusalTTL, in a bounded map.
+func (d *resolvedIssuers) refusedLocked(iss string, now time.Time, err error) error {
+	d.log.LogAttrs(d.ctx, slog.LevelDebug, "jwtguard: issuer refused by resolver",
+		slog.String("iss", clip(iss)), slog.String("reason", err.Error()))
+	if d.entries[iss] != nil {
+		d.dropLocked(iss)
+	}
+	if len(d.refused) >= 4*d.settings.MaxIssuers {
+		for k, r := range d.refused { // forget expired refusals, then all
+			if !now.Before(r.at.Add(d.settings.RefusalTTL)) {
+				delete(d.refused, k)
+			}
 		}
 		if len(d.refused) >= 4*d.settings.MaxIssuers {
-			for k, r := range d.refused { // forget expired refusals, then all
-				if !now.Before(r.at.Add(d.settings.RefusalTTL)) {
-					delete(d.refused, k)
-				}
-			}
-			if len(d.refused) >= 4*d.settings.MaxIssuers {
-				clear(d.refused)
-			}
+			clear(d.refused)
 		}
-		d.refused[iss] = refusal{at: now, reason: err.Error()}
-		call.err = failf(ErrIssuer, "issuer %s refused by the resolver: %v", quote(iss), err)
-		return
 	}
-	if old != nil && old.config.equal(&ic) { // the same answer: keep keys and cached tokens
+	d.refused[iss] = refusal{at: now, reason: err.Error()}
+	return failf(ErrIssuer, "issuer %s refused by the resolver: %v", quote(iss), err)
+}
+
+// approvedLocked builds the anchor of an approved issuer, or keeps the one
+// it has when the answer is the same (its keys and cached tokens with it).
+func (d *resolvedIssuers) approvedLocked(iss string, ic anchorConfig, now time.Time) (*anchor, error) {
+	old := d.entries[iss]
+	if old != nil && old.config.equal(&ic) {
 		old.approvedAt, old.lastUsed = now, now
 		old.anchor.approvedTill.Store(now.Add(d.settings.ApprovalTTL).UnixNano())
-		call.anchor = old.anchor
-		return
+		return old.anchor, nil
 	}
 	p, remote, err := buildAnchor(d.cfg, ic, d.fc, nil)
 	if err != nil {
@@ -316,8 +329,7 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		if old != nil {
 			d.dropLocked(iss)
 		}
-		call.err = failf(ErrIssuer, "issuer %s: the resolver's configuration is unusable: %v", quote(iss), err)
-		return
+		return nil, failf(ErrIssuer, "issuer %s: the resolver's configuration is unusable: %v", quote(iss), err)
 	}
 	if old != nil {
 		d.dropLocked(iss)
@@ -333,7 +345,7 @@ func (d *resolvedIssuers) decide(iss string, call *resolveCall) {
 		d.evictLocked()
 	}
 	d.entries[iss] = e
-	call.anchor = p
+	return p, nil
 }
 
 // ask calls the resolver and checks its options.
