@@ -112,7 +112,8 @@ func WithDPoPProofWindow(past, future time.Duration) DPoPOption {
 // a store shared by every server (see [ReplayStore]) makes a proof
 // single-use across a fleet. Default: a [MemoryReplayStore] of 2^18
 // entries for this guard alone (enough for 4369 DPoP requests a second
-// with the default 60-second window; a busier server needs a larger one).
+// with the default 60-second window, at most an eighth of them from one
+// proof key; a busier server needs a larger one).
 func WithDPoPReplayStore(s ReplayStore) DPoPOption {
 	return dpopOption(func(c *senderConfig) error {
 		if s == nil {

@@ -79,14 +79,13 @@ func TestDPoPHTUIsTheRequestLine(t *testing.T) {
 }
 
 // TestReplayStoreFloodCrowdsOutOnlyTheFlooder: one client with one valid
-// token fills the replay store with its own fresh proofs; other clients'
-// proofs still pass (taking the flooder's places) and are still single-use,
-// while the flooder is refused.
+// token sends fresh proofs as fast as it can; it is refused at its share of
+// the store, while other clients' proofs still pass and stay single-use.
 func TestReplayStoreFloodCrowdsOutOnlyTheFlooder(t *testing.T) {
 	t.Parallel()
 	s := newDPoPSetup(t)
 	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
-		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(1024)))
+		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(8192)))
 	now := s.clock.Now()
 	accepted, full := 0, 0
 	for i := range 4096 {
@@ -113,5 +112,129 @@ func TestReplayStoreFloodCrowdsOutOnlyTheFlooder(t *testing.T) {
 		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); !errors.Is(err, jwtguard.ErrInvalidDPoPProof) {
 			t.Fatalf("another client's proof %d replayed: %v, want ErrInvalidDPoPProof", i, err)
 		}
+	}
+}
+
+// Regression tests from the second attack review of the replay store.
+
+// TestReplayStoreTwoFloodingKeys: two colluding keys flooding the store
+// are each held to their share, and other clients' proofs still pass.
+func TestReplayStoreTwoFloodingKeys(t *testing.T) {
+	t.Parallel()
+	s := newDPoPSetup(t)
+	const entries = 8192 // 256 per shard (default store: 8192 per shard)
+	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
+		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(entries)))
+	now := s.clock.Now()
+	flood := func(name string, c *dpopClient, tok string, n int) (ok, full int) {
+		for i := range n {
+			p := c.proof(t, "GET", apiURL, tok, now.Add(5*time.Second), nil, map[string]any{"jti": name + strconv.Itoa(i)})
+			switch _, err := g.Authenticate(dpopRequest("GET", apiURL, tok, p)); {
+			case err == nil:
+				ok++
+			case errors.Is(err, jwtguard.ErrReplayCheckUnavailable):
+				full++
+			default:
+				t.Fatalf("%s proof %d: %v", name, i, err)
+			}
+		}
+		return
+	}
+	b := newDPoPClient(t)
+	btok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory-b", "cnf": map[string]any{"jkt": b.jkt}})
+	bOK, bFull := flood("b", b, btok, entries*35/100)
+	aOK, aFull := flood("a", s.client, s.token, entries*9/10)
+	t.Logf("attacker B: %d accepted, %d full; attacker A: %d accepted, %d full", bOK, bFull, aOK, aFull)
+
+	victim := newDPoPClient(t)
+	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
+	refused := 0
+	for i := range 50 {
+		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
+			refused++
+			if refused == 1 {
+				t.Logf("victim proof %d: %v", i, err)
+			}
+		}
+	}
+	if refused > 0 {
+		t.Fatalf("victim: %d of 50 fresh proofs refused while two attacker keys hold the store", refused)
+	}
+}
+
+// TestReplayStoreThreeFloodingKeys: the same with three keys taking turns.
+func TestReplayStoreThreeFloodingKeys(t *testing.T) {
+	t.Parallel()
+	s := newDPoPSetup(t)
+	const entries = 8192 // 256 per shard, 32 per client
+	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
+		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(entries)))
+	now := s.clock.Now()
+	clients := []*dpopClient{s.client, newDPoPClient(t), newDPoPClient(t)}
+	toks := []string{s.token, "", ""}
+	for i := 1; i < 3; i++ {
+		toks[i] = s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory" + strconv.Itoa(i), "cnf": map[string]any{"jkt": clients[i].jkt}})
+	}
+	// Round-robin: each shard fills with about a third of each key.
+	for i := range 3 * 1200 { // past each key's share (1024)
+		c := i % 3
+		p := clients[c].proof(t, "GET", apiURL, toks[c], now.Add(5*time.Second), nil, map[string]any{"jti": "f" + strconv.Itoa(i)})
+		_, _ = g.Authenticate(dpopRequest("GET", apiURL, toks[c], p))
+	}
+	victim := newDPoPClient(t)
+	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
+	refused := 0
+	for i := range 50 {
+		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
+			refused++
+			if refused == 1 {
+				t.Logf("victim proof %d: %v", i, err)
+			}
+		}
+	}
+	if refused > 0 {
+		t.Fatalf("victim: %d of 50 fresh proofs refused while three attacker keys hold the store", refused)
+	}
+}
+
+// TestReplayStoreNeverForgetsALiveProof: a busy client fills much of the
+// store; another key's proofs, however old their iat, never take the place
+// of a live proof, so a captured proof of the busy client stays refused.
+func TestReplayStoreNeverForgetsALiveProof(t *testing.T) {
+	t.Parallel()
+	s := newDPoPSetup(t)
+	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
+		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(1024)))
+	now := s.clock.Now()
+	// s.client is the busy victim; its first proof is the one captured.
+	captured := s.client.proof(t, "GET", apiURL, s.token, now, nil, map[string]any{"jti": "captured"})
+	if _, err := g.Authenticate(dpopRequest("GET", apiURL, s.token, captured)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2048 { // the victim's ordinary traffic fills the store
+		p := s.client.proof(t, "GET", apiURL, s.token, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
+		_, _ = g.Authenticate(dpopRequest("GET", apiURL, s.token, p))
+	}
+	if _, err := g.Authenticate(dpopRequest("GET", apiURL, s.token, captured)); !errors.Is(err, jwtguard.ErrInvalidDPoPProof) {
+		t.Fatalf("replay before the attack: %v (want ErrInvalidDPoPProof)", err)
+	}
+	// The attacker, with a token bound to a key of its own, sends proofs
+	// that are 58 s old: valid, and gone from the store 2 s later.
+	m := newDPoPClient(t)
+	mtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory", "cnf": map[string]any{"jkt": m.jkt}})
+	accepted := 0
+	for i := range 256 {
+		p := m.proof(t, "GET", apiURL, mtok, now.Add(-58*time.Second), nil, map[string]any{"jti": "m" + strconv.Itoa(i)})
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, mtok, p)); err == nil {
+			accepted++
+		}
+	}
+	t.Logf("attacker proofs accepted into the full store: %d", accepted)
+	if _, err := g.Authenticate(dpopRequest("GET", apiURL, s.token, captured)); err == nil {
+		t.Fatal("the victim's captured proof was accepted a second time (replay) after another key's proofs evicted it")
+	} else {
+		t.Logf("replay after the attack: %v", err)
 	}
 }

@@ -125,17 +125,26 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	if err != nil {
 		return nil, err
 	}
+	if !standalone && (cacheable || g.keepRaw) {
+		// Neither the cache nor RawToken may pin a larger string the token
+		// was cut from (a Cookie header, say).
+		token, standalone = strings.Clone(token), true
+	}
+	if g.keepRaw && claims.token == "" {
+		claims.token = token
+	}
 	if err := g.accept(ctx, claims); err != nil {
 		return nil, err
 	}
 	if cacheable {
-		g.cache.put(key, token, standalone, claims, p, epoch)
+		g.cache.put(key, token, claims, p, epoch)
 	}
 	return claims, nil
 }
 
 func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*Claims, *anchor, uint64, error) {
-	if strings.Count(token, ".") == 4 { // compact JWE
+	jwe := strings.Count(token, ".") == 4
+	if jwe { // compact JWE
 		if len(g.decryptKeys) == 0 {
 			return nil, nil, 0, failf(ErrMalformedToken, "an encrypted token (JWE), and no decryption key is configured")
 		}
@@ -168,8 +177,8 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 		e.Token = facts(t, claims, now, p)
 		return nil, nil, 0, e
 	}
-	if g.keepRaw {
-		claims.token = token
+	if g.keepRaw && jwe {
+		claims.token = token // the inner JWS, a string of its own (verify sets it for the rest)
 	}
 	return claims, p, epoch, nil
 }

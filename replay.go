@@ -28,13 +28,18 @@ type ReplayStore interface {
 // shard holds a proof that has not yet expired.
 var errReplayStoreFull = errors.New("jwtguard: DPoP replay store full")
 
+// errReplayClientFull refuses a client that holds its share of a shard.
+var errReplayClientFull = errors.New("jwtguard: DPoP replay store: this proof key holds its share of the store (too many proofs within the window)")
+
 // MemoryReplayStore is the default [ReplayStore]: in memory, for one
-// process, sharded, with a fixed number of entries. When a shard is full
-// of proofs that have not expired, a client (the key's first 11
-// characters) holding half of it or more is refused (fail closed), and
-// another client's proof takes the place of one of that client's: a client
-// flooding the store crowds out only itself, and only its own proofs are
-// forgotten early. Safe for concurrent use.
+// process, sharded, with a fixed number of entries. It never forgets a
+// proof before it expires: when a shard is full of live proofs it refuses
+// (fail closed, [ErrReplayCheckUnavailable]). So that one client cannot
+// fill it, a client (the key's first 11 characters: one proof key) may
+// hold at most an eighth of each shard; past that its own proofs are
+// refused. Filling the store takes eight clients each at its limit:
+// a bounded store in memory can be exhausted by enough colluding keys,
+// each of which needs a token bound to it. Safe for concurrent use.
 type MemoryReplayStore struct {
 	shards [replayShards]replayShard
 	seed   maphash.Seed // random per store: shards clients cannot predict
@@ -46,10 +51,10 @@ const replayShards = 32
 type replayShard struct {
 	mu      sync.Mutex
 	seen    map[string]int64 // key → expiry, Unix nanoseconds
-	clients map[string]int   // client → entries in ring
-	ring    []replayEntry    // insertion order, for eviction; grows to max
+	clients map[string]int   // client → its entries in queue
+	queue   []replayEntry    // queue[head:] in insertion order; grows to max entries
+	head    int
 	max     int
-	head    int // the oldest entry, once the ring is full
 }
 
 type replayEntry struct {
@@ -95,43 +100,40 @@ func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time
 	if e, ok := sh.seen[key]; ok && e > now {
 		return false, nil
 	}
-	if len(sh.ring) < sh.max {
-		sh.ring = append(sh.ring, replayEntry{key, exp})
-		sh.seen[key] = exp
-		sh.clients[client]++
-		return true, nil
+	sh.dropExpired(now)
+	if len(sh.queue)-sh.head >= sh.max { // full of live proofs
+		return false, errReplayStoreFull
 	}
-	slot := sh.head
-	if sh.ring[slot].exp > now { // full of live proofs
-		if sh.clients[client] >= sh.max/2 {
-			return false, errReplayStoreFull
-		}
-		var ok bool
-		if slot, ok = sh.hogSlot(); !ok {
-			return false, errReplayStoreFull
-		}
-	} else {
-		sh.head = (sh.head + 1) % len(sh.ring)
+	if sh.clients[client] >= sh.perClient() {
+		return false, errReplayClientFull
 	}
-	sh.forget(sh.ring[slot])
-	sh.ring[slot] = replayEntry{key, exp}
+	sh.queue = append(sh.queue, replayEntry{key, exp})
 	sh.seen[key] = exp
 	sh.clients[client]++
 	return true, nil
 }
 
-// hogSlot finds, near the oldest end, an entry of a client that holds half
-// the shard or more. Such a client's entries are at least every other one
-// on average, so a short look finds one.
-func (sh *replayShard) hogSlot() (int, bool) {
-	for i := range min(64, len(sh.ring)) {
-		slot := (sh.head + i) % len(sh.ring)
-		if sh.clients[replayClient(sh.ring[slot].key)] >= sh.max/2 {
-			return slot, true
-		}
+// dropExpired forgets expired entries from the oldest end. Expiry follows
+// insertion order within a proof window's spread (iat varies), so an entry
+// may outlive its expiry behind a younger one by at most that spread.
+func (sh *replayShard) dropExpired(now int64) {
+	for sh.head < len(sh.queue) && sh.queue[sh.head].exp <= now {
+		sh.forget(sh.queue[sh.head])
+		sh.queue[sh.head] = replayEntry{}
+		sh.head++
 	}
-	return 0, false
+	switch {
+	case sh.head == len(sh.queue):
+		sh.queue, sh.head = sh.queue[:0], 0
+	case sh.head >= 1024 && 2*sh.head >= len(sh.queue): // reclaim the dropped front
+		n := copy(sh.queue, sh.queue[sh.head:])
+		clear(sh.queue[n:])
+		sh.queue, sh.head = sh.queue[:n], 0
+	}
 }
+
+// perClient is how many live proofs one client may hold in the shard.
+func (sh *replayShard) perClient() int { return max(1, sh.max/8) }
 
 func (sh *replayShard) forget(e replayEntry) {
 	if sh.seen[e.key] == e.exp {

@@ -2,7 +2,6 @@ package jwtguard
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,13 +93,10 @@ func (c *verifiedCache) get(key uint64, token string, now time.Time) (*Claims, b
 	return e.claims, true
 }
 
-// put remembers claims for token. A token whose memory is standalone (a
-// string of its own, not a slice of a larger one) is kept as it is; others
-// are copied, so an entry never pins a request's larger buffers.
-func (c *verifiedCache) put(key uint64, token string, standalone bool, claims *Claims, p *anchor, epoch uint64) {
-	if !standalone {
-		token = strings.Clone(token)
-	}
+// put remembers claims for token, which must be standalone (a string of
+// its own, not a slice of a larger one): an entry must never pin a
+// request's larger buffers.
+func (c *verifiedCache) put(key uint64, token string, claims *Claims, p *anchor, epoch uint64) {
 	e := cacheEntry{
 		token:     token,
 		claims:    claims,
