@@ -125,6 +125,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	if err != nil {
 		return nil, err
 	}
+	cacheable = cacheable && g.cache.admit(key)
 	if !standalone && (cacheable || g.keepRaw) {
 		// Neither the cache nor RawToken may pin a larger string the token
 		// was cut from (a Cookie header, say).

@@ -24,6 +24,7 @@ const (
 // source is usable. Validators run on every hit regardless.
 type verifiedCache struct {
 	seed       maphash.Seed
+	seenOnce   []atomic.Uint64 // the doorkeeper: hashes of tokens verified once (see admit)
 	shards     [cacheShards]cacheShard
 	perShard   int
 	bytesShard int
@@ -61,6 +62,7 @@ func newVerifiedCache(entries int) *verifiedCache {
 		return nil
 	}
 	c := &verifiedCache{seed: maphash.MakeSeed(), perShard: max(1, entries/cacheShards)}
+	c.seenOnce = make([]atomic.Uint64, doorkeeperSlots(entries))
 	c.bytesShard = c.perShard * (entryOverhead + 2048)
 	for i := range c.shards {
 		c.shards[i].m = make(map[uint64]cacheEntry, c.perShard)
@@ -91,6 +93,32 @@ func (c *verifiedCache) get(key uint64, token string, now time.Time) (*Claims, b
 	}
 	s.hits.Add(1)
 	return e.claims, true
+}
+
+// doorkeeperSlots is a power of two, at least twice the cache's entries.
+func doorkeeperSlots(entries int) int {
+	n := 1024
+	for n < 2*entries {
+		n <<= 1
+	}
+	return n
+}
+
+// admit reports whether a token just verified may enter the cache: only
+// on its second verification while the doorkeeper remembers its first
+// (TinyLFU's doorkeeper). A token used once costs no insertion and keeps
+// no memory, and a flood of distinct tokens cannot push out the ones
+// clients reuse; a reused token pays one more verification. A slot holds
+// one hash: another token on the same slot makes it forget, which only
+// delays an admission.
+func (c *verifiedCache) admit(key uint64) bool {
+	slot := &c.seenOnce[key&uint64(len(c.seenOnce)-1)]
+	mark := key | 1 // never 0, the empty slot
+	if slot.Load() == mark {
+		return true
+	}
+	slot.Store(mark)
+	return false
 }
 
 // put remembers claims for token, which must be standalone (a string of

@@ -20,7 +20,7 @@ func TestCachedTokenStillExpires(t *testing.T) {
 	iss.SetClock(clk.Now)
 	g := newGuard(t, iss, jwtguard.WithClock(clk.Now), jwtguard.WithLeeway(10*time.Second))
 	token := iss.Sign(jwtguardtest.Claims{"aud": audience, "exp": clk.Now().Add(time.Minute).Unix(), "nbf": clk.Now().Add(-time.Second).Unix()})
-	for range 3 {
+	for range 4 { // a miss, a miss that enters the cache, then hits
 		if _, err := g.Verify(t.Context(), token); err != nil {
 			t.Fatal(err)
 		}
@@ -66,8 +66,11 @@ func TestCacheOnlySuccessesAndBounded(t *testing.T) {
 		t.Fatalf("a token over 4 KiB was cached: %+v", st)
 	}
 	for i := range 500 {
-		if _, err := g.Verify(t.Context(), iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i})); err != nil {
-			t.Fatal(err)
+		token := iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i})
+		for range 2 { // a token enters the cache on its second use
+			if _, err := g.Verify(t.Context(), token); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if st := g.Status(); st.CacheSize > 64 || st.CacheSize == 0 {
@@ -98,5 +101,41 @@ func TestCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	if st := g.Status(); st.CacheHits == 0 {
 		t.Fatalf("no cache hits: %+v", st)
+	}
+}
+
+// TestCacheAdmitsOnSecondUse: a token verified once stays out of the cache
+// (no insertion, no memory kept); its second use puts it in; a flood of
+// distinct tokens, each used once, does not push out a token in use.
+func TestCacheAdmitsOnSecondUse(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "HS256")
+	g, err := jwtguard.New(t.Context(), jwtguard.WithHMACSecret(iss.Secret()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithVerifiedTokenCache(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot := iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "hot"})
+	verify := func(token string) {
+		t.Helper()
+		if _, err := g.Verify(t.Context(), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verify(hot)
+	if st := g.Status(); st.CacheSize != 0 {
+		t.Fatalf("after one use: %d entries, want 0", st.CacheSize)
+	}
+	verify(hot)
+	if st := g.Status(); st.CacheSize != 1 {
+		t.Fatalf("after two uses: %d entries, want 1", st.CacheSize)
+	}
+	for i := range 1000 {
+		verify(iss.Sign(jwtguardtest.Claims{"aud": audience, "n": i}))
+	}
+	before := g.Status().CacheHits
+	verify(hot)
+	if st := g.Status(); st.CacheHits != before+1 || st.CacheSize != 1 {
+		t.Fatalf("after 1000 one-use tokens: %d entries, hot token hit: %v; want it still cached, alone", st.CacheSize, st.CacheHits == before+1)
 	}
 }

@@ -114,6 +114,10 @@ func TestPlainMetricsMatchOTel(t *testing.T) {
 		}
 	}
 	for _, name := range sameValues {
+		if p[name] == nil || o[name] == nil {
+			t.Errorf("%s: missing (plain %v, otel %v)", name, p[name] != nil, o[name] != nil)
+			continue
+		}
 		pv, ov := p[name].values, o[name].values
 		if len(pv) == 0 || !maps.Equal(pv, ov) {
 			t.Errorf("%s differs:\nplain %v\notel  %v", name, pv, ov)
@@ -176,6 +180,7 @@ func scrapeAfterScript(t *testing.T, opts ...demo.Option) string {
 		want  int
 	}{
 		{tok.AccessToken, 200}, // verified in full
+		{tok.AccessToken, 200}, // verified again, and cached (its second use)
 		{tok.AccessToken, 200}, // from the cache
 		{mint(issuer.WithAudience(demo.APIAudience), issuer.WithClock(hourAgo)), 401},
 		{mint(issuer.WithAudience("another-api")), 401},
