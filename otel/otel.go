@@ -162,7 +162,7 @@ func (in *instruments) attrsFor(k decisionKey) *decisionAttrs {
 		span = append(span, AttrReason.String(k.reason))
 	}
 	a := &decisionAttrs{
-		add:    []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(all...))},
+		add: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(all...))},
 		// attribute.NewSet sorts its argument in place: name the two, not all[i].
 		record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(AttrOutcome.String(k.outcome), AttrCacheHit.Bool(k.hit)))},
 		event:  []trace.EventOption{trace.WithAttributes(all...)},

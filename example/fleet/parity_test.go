@@ -44,8 +44,7 @@ var (
 	knownLabelDifferences = map[string]struct {
 		plain []string
 		why   string
-	}{
-	}
+	}{}
 	// sameValues are families whose every series (labels and value) must
 	// be equal after the same requests: those that timing cannot change.
 	sameValues = []string{
