@@ -349,6 +349,12 @@ func (s *scanner) str() (escaped bool) {
 	b := s.b
 	i := s.i + 1
 	for i < len(b) {
+		for i < len(b) && plainStringByte[b[i]] { // most of a string: no checks beyond this
+			i++
+		}
+		if i == len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':
@@ -379,6 +385,15 @@ func (s *scanner) str() (escaped bool) {
 	s.fail(ErrSyntax)
 	return false
 }
+
+// plainStringByte marks the bytes a string holds as they are: printable
+// ASCII but the quote and the backslash.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // escapeLen returns the length of the escape at the start of b, or 0 if it
 // is invalid. A \u escape of a UTF-16 surrogate must be half of a proper
@@ -526,12 +541,25 @@ type memberNames struct {
 type memberName struct {
 	raw  []byte
 	fold string // for a name with non-ASCII bytes (or after one was seen): its folded form
+	sig  uint32 // for an ASCII name: its length and folded first and last bytes; 0 otherwise
+}
+
+// asciiSig is an ASCII name's signature: two names that fold together
+// have the same, so names of different signatures differ.
+func asciiSig(name []byte) uint32 {
+	sig := uint32(1)<<31 | uint32(len(name)&0x7fff)
+	if len(name) > 0 {
+		sig |= uint32(lowerASCII(name[0]))<<16 | uint32(lowerASCII(name[len(name)-1]))<<24&0x7f000000
+	}
+	return sig
 }
 
 func (m *memberNames) add(name []byte) bool {
 	if m.folded == nil {
 		e := memberName{raw: name}
-		if !isASCII(name) {
+		if isASCII(name) {
+			e.sig = asciiSig(name)
+		} else {
 			e.fold = FoldName(name)
 		}
 		for i := range m.few[:m.n] {
@@ -560,6 +588,9 @@ func (m *memberNames) add(name []byte) bool {
 // same reports whether two names fold together. Two ASCII names compare
 // in place; otherwise each side is folded at most once.
 func (a *memberName) same(b *memberName) bool {
+	if a.sig != 0 && b.sig != 0 && a.sig != b.sig {
+		return false
+	}
 	if a.fold == "" && b.fold == "" {
 		return equalFoldASCII(a.raw, b.raw)
 	}
@@ -710,6 +741,17 @@ func readDate(v Value, dst *time.Time) bool {
 	if v.kind != Number {
 		return false
 	}
+	if sec, ok := smallUint(v.raw); ok { // the usual case: whole seconds
+		switch {
+		case sec >= MaxDate.Unix():
+			*dst = MaxDate
+		case sec == 0:
+			*dst = time.Unix(0, 0).UTC()
+		default:
+			*dst = time.Unix(sec, 0).UTC()
+		}
+		return true
+	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return false
@@ -726,11 +768,27 @@ func readDate(v Value, dst *time.Time) bool {
 	return true
 }
 
+// smallUint reads a number of 1 to 15 digits and nothing else (no sign,
+// fraction or exponent), which float64 holds exactly.
+func smallUint(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
 // splitScope splits a scope string on single spaces (RFC 6749 §3.3), and
 // nothing else: a tab or a no-break space stays inside its scope-token, so
 // "read\twrite" never grants "write".
-func splitScope(s string) []string {
-	var out []string
+func splitScope(buf []string, s string) []string {
+	out := buf[:0]
 	for s != "" {
 		var tok string
 		i := 0
@@ -744,6 +802,9 @@ func splitScope(s string) []string {
 		if tok != "" {
 			out = append(out, tok)
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
@@ -804,6 +865,9 @@ type Claims struct {
 	CnfJKT              string // cnf["jkt"] (RFC 9449 §6.1), "" when absent
 	CnfOther            bool   // cnf has a confirmation method other than those two
 	Raw                 []byte // the payload JSON
+	// inline holds a one-string aud ([0]) and the first scopes ([1:]), so
+	// the usual token costs no allocation for them.
+	inline [6]string
 }
 
 // internAlg returns the table's own string for a known alg, so a header
@@ -842,7 +906,12 @@ func ParseClaims(payload []byte, c *Claims) error {
 		case "tid":
 			ok = readString(v, &c.TenantID)
 		case "aud":
-			c.Audience, ok = readStrings(v)
+			if v.kind == String {
+				c.inline[0] = v.text()
+				c.Audience = c.inline[:1:1]
+			} else {
+				c.Audience, ok = readStrings(v)
+			}
 		case "exp":
 			ok = readDate(v, &c.ExpiresAt)
 		case "nbf":
@@ -850,11 +919,11 @@ func ParseClaims(payload []byte, c *Claims) error {
 		case "iat":
 			ok = readDate(v, &c.IssuedAt)
 		case "scope":
-			ok = scopeClaim(v, &scope)
+			ok = scopeClaim(v, &scope, c.inline[1:1:len(c.inline)])
 		case "scp":
-			ok = scopeClaim(v, &scp)
+			ok = scopeClaim(v, &scp, nil)
 		case "permissions":
-			ok = scopeClaim(v, &c.Permissions)
+			ok = scopeClaim(v, &c.Permissions, nil)
 		case "cnf":
 			ok = readCnf(v, c)
 		}
@@ -927,12 +996,13 @@ var MaxDate = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // scopeClaim reads "scope" or "scp": a space-delimited string, or an array
 // of strings (Okta, Entra). null counts as no scopes.
-func scopeClaim(v Value, dst *[]string) bool {
+// A string is split into buf when it has room.
+func scopeClaim(v Value, dst *[]string, buf []string) bool {
 	switch v.kind {
 	case Null:
 		return true
 	case String:
-		*dst = splitScope(v.text())
+		*dst = splitScope(buf, v.text())
 		return true
 	}
 	s, ok := readStrings(v)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jwtguard/jwtguard/internal/fuzzcost"
@@ -207,6 +210,45 @@ func TestClaimsMissing(t *testing.T) {
 		}
 		if tc.want != "" && c.Has(tc.want) {
 			t.Errorf("Has(%q) = true, but Missing names it", tc.want)
+		}
+	}
+}
+
+// BenchmarkParseClaims reads a typical access token's claims set.
+func BenchmarkParseClaims(b *testing.B) {
+	payload := []byte(`{"aud":"orders-api","exp":1795000000,"iat":1794999700,"iss":"https://login.example.com/","jti":"4f3e2d1c","scope":"orders:read orders:write","sub":"alice"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		c := new(Claims) // as the guard does: its Claims live on
+		if err := ParseClaims(payload, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadDateWholeSeconds: the whole-seconds fast path reads what the
+// float path reads, at the edges too.
+func TestReadDateWholeSeconds(t *testing.T) {
+	t.Parallel()
+	max := strconv.FormatInt(MaxDate.Unix(), 10)
+	for _, n := range []string{"0", "1", "1794999700", max, "253402300800", "999999999999999", "1000000000000000", "1.0", "17e8"} {
+		var fast, slow time.Time
+		if !readDate(Value{kind: Number, raw: []byte(n)}, &fast) {
+			t.Fatalf("%s: refused", n)
+		}
+		f, _ := strconv.ParseFloat(n, 64)
+		switch {
+		case f >= float64(MaxDate.Unix()):
+			slow = MaxDate
+		case f <= 0:
+			slow = time.Unix(0, 0).UTC()
+		default:
+			sec, frac := math.Modf(f)
+			slow = time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		}
+		if !fast.Equal(slow) || fast.Location() != slow.Location() {
+			t.Errorf("%s: %v, the float reading gives %v", n, fast, slow)
 		}
 	}
 }
