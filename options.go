@@ -545,9 +545,9 @@ func WithoutCrossOriginCheck() Option {
 
 // WithVerifiedTokenCache sets how many verified tokens are remembered, so
 // a client that reuses its access token skips the signature check; 0
-// turns the cache off (every token verified on every request). A token
-// enters the cache on its second verification: one used once costs no
-// insertion, and a flood of one-use tokens cannot push out reused ones. A cached
+// turns the cache off (every token verified on every request). An HMAC
+// token enters the cache on its second verification (verifying it again
+// costs less than keeping a token used once); others on their first. A cached
 // token is still checked on every use against exp/nbf (same clock and
 // leeway) and any maximum age, against the key set (a removed key drops
 // its tokens) and its trust anchor (a resolver's approval), and by every

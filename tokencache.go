@@ -107,10 +107,10 @@ func doorkeeperSlots(entries int) int {
 // admit reports whether a token just verified may enter the cache: only
 // on its second verification while the doorkeeper remembers its first
 // (TinyLFU's doorkeeper). A token used once costs no insertion and keeps
-// no memory, and a flood of distinct tokens cannot push out the ones
-// clients reuse; a reused token pays one more verification. A slot holds
-// one hash: another token on the same slot makes it forget, which only
-// delays an admission.
+// no memory; a reused token pays one more verification, which only an
+// HMAC token is cheap enough to pay (see verify). A slot holds one hash:
+// another token on the same slot makes it forget, which only delays an
+// admission.
 func (c *verifiedCache) admit(key uint64) bool {
 	slot := &c.seenOnce[key&uint64(len(c.seenOnce)-1)]
 	mark := key | 1 // never 0, the empty slot

@@ -179,7 +179,6 @@ func scrapeAfterScript(t *testing.T, opts ...demo.Option) string {
 		want  int
 	}{
 		{tok.AccessToken, 200}, // verified in full
-		{tok.AccessToken, 200}, // verified again, and cached (its second use)
 		{tok.AccessToken, 200}, // from the cache
 		{mint(issuer.WithAudience(demo.APIAudience), issuer.WithClock(hourAgo)), 401},
 		{mint(issuer.WithAudience("another-api")), 401},
