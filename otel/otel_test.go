@@ -282,8 +282,7 @@ func BenchmarkObserverHit(b *testing.B) {
 }
 
 // TestDiscoverySpan: a fetch that reads discovery metadata first gets a
-// jwtguard.discovery child span within its key_fetch span; a later fetch
-// with the jwks_uri still fresh gets none.
+// jwtguard.discovery child span within its key_fetch span.
 func TestDiscoverySpan(t *testing.T) {
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	exporter := tracetest.NewInMemoryExporter()
