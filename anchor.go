@@ -42,7 +42,7 @@ func (p *anchor) current(epoch uint64, now time.Time) bool {
 	if till := p.approvedTill.Load(); till != 0 && now.UnixNano() >= till {
 		return false
 	}
-	return !p.retired.Load() && p.keys.epoch() == epoch && p.keys.usable()
+	return !p.retired.Load() && p.keys.epoch() == epoch && p.keys.usableAt(now)
 }
 
 // possibleAlgorithms narrows allowed (all, when empty) to the algorithms

@@ -26,6 +26,9 @@ type keySource interface {
 	epoch() uint64
 	// usable reports whether keys are loaded and not past their stale window.
 	usable() bool
+	// usableAt is usable at now, a time the caller has read already (a
+	// cache hit reads the clock once).
+	usableAt(now time.Time) bool
 }
 
 type staticKeys struct{ set *jose.KeySet }
@@ -34,6 +37,7 @@ func (s staticKeys) keys(context.Context) (*jose.KeySet, error)            { ret
 func (s staticKeys) refresh(context.Context, string) (*jose.KeySet, error) { return s.set, nil }
 func (s staticKeys) epoch() uint64                                         { return 0 }
 func (s staticKeys) usable() bool                                          { return true }
+func (s staticKeys) usableAt(time.Time) bool                               { return true }
 
 // KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
 type KeySourceStatus struct {
@@ -166,9 +170,11 @@ func (j *remoteJWKS) keys(ctx context.Context) (*jose.KeySet, error) {
 
 // usableState returns the loaded keys unless there are none or they are
 // past their stale window.
-func (j *remoteJWKS) usableState() *jwksState {
+func (j *remoteJWKS) usableState() *jwksState { return j.usableStateAt(j.now()) }
+
+func (j *remoteJWKS) usableStateAt(now time.Time) *jwksState {
 	st := j.state.Load()
-	if st == nil || !j.now().Before(st.freshTill.Add(j.settings.StaleFor)) {
+	if st == nil || !now.Before(st.freshTill.Add(j.settings.StaleFor)) {
 		return nil
 	}
 	return st
@@ -474,6 +480,8 @@ func (j *remoteJWKS) epoch() uint64 {
 
 // usable reports whether keys are loaded and within their stale window.
 func (j *remoteJWKS) usable() bool { return j.usableState() != nil }
+
+func (j *remoteJWKS) usableAt(now time.Time) bool { return j.usableStateAt(now) != nil }
 
 func (j *remoteJWKS) status() KeySourceStatus {
 	st := j.state.Load()
