@@ -75,6 +75,7 @@ type KeySourceStatus struct {
 type remoteJWKS struct {
 	url      string     // the JWKS URL, or "" when discover finds it
 	discover *discovery // OIDC / RFC 8414 discovery, or nil
+	ownClock bool       // a shared KeySet's: usableAt reads it rather than take a guard's time
 	fetchConfig
 	base context.Context // bounds every fetch: cancelled by Close or New's ctx
 	wg   *goroutines     // the goroutines this source starts
@@ -481,7 +482,12 @@ func (j *remoteJWKS) epoch() uint64 {
 // usable reports whether keys are loaded and within their stale window.
 func (j *remoteJWKS) usable() bool { return j.usableState() != nil }
 
-func (j *remoteJWKS) usableAt(now time.Time) bool { return j.usableStateAt(now) != nil }
+func (j *remoteJWKS) usableAt(now time.Time) bool {
+	if j.ownClock {
+		now = j.now()
+	}
+	return j.usableStateAt(now) != nil
+}
 
 func (j *remoteJWKS) status() KeySourceStatus {
 	st := j.state.Load()

@@ -555,8 +555,8 @@ func WithoutCrossOriginCheck() Option {
 // 10,000 entries (about 23 MB at most).
 func WithVerifiedTokenCache(entries int) Option {
 	return guardOption(func(c *config) error {
-		if entries < 0 {
-			return errors.New("WithVerifiedTokenCache: entries must be 0 (off) or more")
+		if entries < 0 || entries > maxCacheEntries {
+			return fmt.Errorf("WithVerifiedTokenCache: entries must be 0 (off) to %d", maxCacheEntries)
 		}
 		c.verifiedCacheMax = entries
 		return nil

@@ -66,6 +66,14 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("with InsecureAllowHTTPKeys: %v", err)
 		}
 	})
+	t.Run("WithVerifiedTokenCache out of range", func(t *testing.T) {
+		t.Parallel()
+		for _, n := range []int{-1, 1<<26 + 1, 1<<61 + 1} { // the last once hung New (the doorkeeper's size overflowed)
+			if _, err := jwtguard.New(t.Context(), jwtguard.WithVerifiedTokenCache(n), jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithIssuer("x"), jwtguard.WithAudience("y")); !errors.Is(err, jwtguard.ErrConfig) {
+				t.Errorf("WithVerifiedTokenCache(%d): %v, want ErrConfig", n, err)
+			}
+		}
+	})
 	t.Run("WithVerifiedTokenCache(0)", func(t *testing.T) {
 		t.Parallel()
 		g := newGuard(t, iss, jwtguard.WithVerifiedTokenCache(0))

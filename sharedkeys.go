@@ -61,6 +61,7 @@ func NewKeySet(ctx context.Context, url string, opts ...KeySetOption) (*KeySet, 
 	if err != nil {
 		return nil, configError(err)
 	}
+	src.ownClock = true // guards sharing it judge its staleness by its clock, not theirs
 	k := &KeySet{src: src}
 	ctx, k.stop = context.WithCancel(ctx)
 	src.start(ctx, &k.background)

@@ -13,7 +13,8 @@ const (
 	defaultCacheEntries  = 10_000
 	cacheShards          = 32
 	maxCachedTokenLength = 4 << 10
-	entryOverhead        = 256 // bytes per entry besides the token and its claims JSON, roughly
+	maxCacheEntries      = 1 << 26 // 67 million: far past any heap, and the doorkeeper's size stays sane
+	entryOverhead        = 256     // bytes per entry besides the token and its claims JSON, roughly
 )
 
 // verifiedCache maps a token to the claims it verified to. Entries are
