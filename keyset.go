@@ -24,10 +24,9 @@ type keySource interface {
 	// epoch changes whenever a key is removed or replaced, which
 	// invalidates tokens cached as verified by the older keys.
 	epoch() uint64
-	// usable reports whether keys are loaded and not past their stale window.
-	usable() bool
-	// usableAt is usable at now, a time the caller has read already (a
-	// cache hit reads the clock once).
+	// usableAt reports whether keys are loaded and not past their stale
+	// window at now, a time the caller has read already (a cache hit reads
+	// the clock once).
 	usableAt(now time.Time) bool
 }
 
@@ -36,7 +35,6 @@ type staticKeys struct{ set *jose.KeySet }
 func (s staticKeys) keys(context.Context) (*jose.KeySet, error)            { return s.set, nil }
 func (s staticKeys) refresh(context.Context, string) (*jose.KeySet, error) { return s.set, nil }
 func (s staticKeys) epoch() uint64                                         { return 0 }
-func (s staticKeys) usable() bool                                          { return true }
 func (s staticKeys) usableAt(time.Time) bool                               { return true }
 
 // KeySourceStatus is a snapshot of one fetched key set, for health endpoints.
