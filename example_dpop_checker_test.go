@@ -1,18 +1,13 @@
 package jwtguard_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // A token endpoint checks the DPoP proof of a token request with the
@@ -27,10 +22,17 @@ func ExampleDPoPChecker() {
 	if err != nil {
 		panic(err)
 	}
-	client, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	client, err := jwtguardtest.GenerateDPoPKey() // the client's key, as an app holds it
+	if err != nil {
+		panic(err)
+	}
 	request := func(nonce string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "https://login.example.com/token", nil)
-		r.Header.Set("DPoP", exampleProof(client, "POST", "https://login.example.com/token", nonce))
+		r.Header.Set("DPoP", client.ProofWith("POST", "https://login.example.com/token", "", func(_, claims map[string]any) {
+			if nonce != "" {
+				claims["nonce"] = nonce
+			}
+		}))
 		w := httptest.NewRecorder()
 		jkt, err := checker.Check(r)
 		switch {
@@ -51,25 +53,4 @@ func ExampleDPoPChecker() {
 	// Output:
 	// 400 true
 	// 200 {"token_type":"DPoP"} with cnf.jkt of 43 characters
-}
-
-// exampleProof is a DPoP client's proof (RFC 9449 §4.2): an ES256 JWS with
-// the public key in its header.
-func exampleProof(key *ecdsa.PrivateKey, method, htu, nonce string) string {
-	enc := base64.RawURLEncoding
-	pub, _ := key.PublicKey.Bytes() // 0x04 || x || y
-	header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256",
-		"jwk": map[string]string{"kty": "EC", "crv": "P-256", "x": enc.EncodeToString(pub[1:33]), "y": enc.EncodeToString(pub[33:])}})
-	claims := map[string]any{"jti": rand.Text(), "htm": method, "htu": htu, "iat": time.Now().Unix()}
-	if nonce != "" {
-		claims["nonce"] = nonce
-	}
-	payload, _ := json.Marshal(claims)
-	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
-	digest := sha256.Sum256([]byte(input))
-	r, s, _ := ecdsa.Sign(rand.Reader, key, digest[:])
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + enc.EncodeToString(sig)
 }

@@ -3,12 +3,8 @@ package jwtguardredis_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -30,64 +26,18 @@ import (
 // dpopAPI is the protected resource the proofs are made for.
 const dpopAPI = "http://api.example/orders"
 
-// dpopClient holds a DPoP key pair, as an app would, and signs proofs
-// with the standard library alone.
-type dpopClient struct {
-	priv *ecdsa.PrivateKey
-	jwk  map[string]string
-	jkt  string // RFC 7638 thumbprint
-}
-
-func newDPoPClient(t testing.TB) *dpopClient {
-	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pt, err := priv.PublicKey.Bytes() // 0x04 || X || Y
-	if err != nil {
-		t.Fatal(err)
-	}
-	b64 := base64.RawURLEncoding.EncodeToString
-	x, y := b64(pt[1:33]), b64(pt[33:])
-	sum := sha256.Sum256([]byte(`{"crv":"P-256","kty":"EC","x":"` + x + `","y":"` + y + `"}`))
-	return &dpopClient{priv: priv, jwk: map[string]string{"kty": "EC", "crv": "P-256", "x": x, "y": y}, jkt: b64(sum[:])}
-}
-
-// proof signs a fresh proof (a new random jti) for GET dpopAPI with token.
-func (c *dpopClient) proof(t testing.TB, token string) string {
-	t.Helper()
-	jti := make([]byte, 16)
-	_, _ = rand.Read(jti)
-	ath := sha256.Sum256([]byte(token))
-	b64 := base64.RawURLEncoding.EncodeToString
-	h, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": c.jwk})
-	p, _ := json.Marshal(map[string]any{"jti": b64(jti), "htm": "GET", "htu": dpopAPI,
-		"iat": time.Now().Unix(), "ath": b64(ath[:])})
-	input := b64(h) + "." + b64(p)
-	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, c.priv, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64(sig)
-}
-
 // dpopFleet is an issuer, a client with a token bound to its key, and
 // guards that require DPoP.
 type dpopFleet struct {
 	iss    *jwtguardtest.Issuer
-	client *dpopClient
+	client *jwtguardtest.DPoPKey
 	token  string
 }
 
 func newDPoPFleet(t testing.TB) *dpopFleet {
 	t.Helper()
-	f := &dpopFleet{iss: jwtguardtest.NewIssuer(t, "ES256"), client: newDPoPClient(t)}
-	f.token = f.iss.Sign(jwtguardtest.Claims{"aud": "api", "sub": "alice", "cnf": map[string]any{"jkt": f.client.jkt}})
+	f := &dpopFleet{iss: jwtguardtest.NewIssuer(t, "ES256"), client: jwtguardtest.NewDPoPKey(t)}
+	f.token = f.iss.Sign(jwtguardtest.Claims{"aud": "api", "sub": "alice", "cnf": map[string]any{"jkt": f.client.Thumbprint()}})
 	return f
 }
 
@@ -127,7 +77,7 @@ func TestReplayAcrossGuards(t *testing.T) {
 	srv := redistest.Start(t)
 	f := newDPoPFleet(t)
 	a, b := f.guard(t, srv.Client()), f.guard(t, srv.Client())
-	p := f.client.proof(t, f.token)
+	p := f.client.Proof("GET", dpopAPI, f.token)
 	if w := f.call(a, p); w.Code != 200 {
 		t.Fatalf("first use on A: %d %s", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
@@ -137,17 +87,17 @@ func TestReplayAcrossGuards(t *testing.T) {
 			t.Fatalf("replay on %s: %d %q, want 401 invalid_dpop_proof", name, w.Code, w.Header().Get("WWW-Authenticate"))
 		}
 	}
-	if w := f.call(b, f.client.proof(t, f.token)); w.Code != 200 {
+	if w := f.call(b, f.client.Proof("GET", dpopAPI, f.token)); w.Code != 200 {
 		t.Fatalf("fresh proof on B: %d", w.Code)
 	}
 
 	srv.Kill()
-	if w := f.call(a, f.client.proof(t, f.token)); w.Code != 503 {
+	if w := f.call(a, f.client.Proof("GET", dpopAPI, f.token)); w.Code != 503 {
 		t.Fatalf("Redis killed: %d, want 503", w.Code)
 	}
 	r := httptest.NewRequest("GET", dpopAPI, nil)
 	r.Header.Set("Authorization", "DPoP "+f.token)
-	r.Header.Set("DPoP", f.client.proof(t, f.token))
+	r.Header.Set("DPoP", f.client.Proof("GET", dpopAPI, f.token))
 	if _, err := b.Authenticate(r); !errors.Is(err, jwtguard.ErrReplayCheckUnavailable) {
 		t.Fatalf("Redis killed: %v, want ErrReplayCheckUnavailable", err)
 	}
@@ -160,7 +110,7 @@ func TestReplayRace(t *testing.T) {
 	srv := redistest.Start(t)
 	f := newDPoPFleet(t)
 	guards := []*jwtguard.Guard{f.guard(t, srv.Client()), f.guard(t, srv.Client())}
-	p := f.client.proof(t, f.token)
+	p := f.client.Proof("GET", dpopAPI, f.token)
 	const n = 32
 	var ok, replay atomic.Int32
 	var wg sync.WaitGroup

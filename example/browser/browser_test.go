@@ -5,10 +5,6 @@ package browser
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -25,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/jwtguard/jwtguard/example/internal/demo"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
 // findChromium looks for a Chromium binary: $CHROMIUM, then the usual names.
@@ -384,13 +381,10 @@ func TestBrowserDPoP(t *testing.T) {
 	}
 
 	// 3. The token copied out of the page, without the key, is refused.
-	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := jwtguardtest.NewDPoPKey(t) // a key other than the page's
 	for _, c := range []struct {
 		name, path, auth string
-		proofKey         *ecdsa.PrivateKey
+		proofKey         *jwtguardtest.DPoPKey
 		wantChallenge    string
 	}{
 		{"as Bearer at the DPoP API", "/api/dpop/me", "Bearer " + token, nil, `error="invalid_token"`},
@@ -401,7 +395,7 @@ func TestBrowserDPoP(t *testing.T) {
 		req, _ := http.NewRequest("GET", base+c.path, nil)
 		req.Header.Set("Authorization", c.auth)
 		if c.proofKey != nil {
-			req.Header.Set("DPoP", signProof(t, c.proofKey, "GET", base+c.path, token))
+			req.Header.Set("DPoP", c.proofKey.Proof("GET", base+c.path, token))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -422,14 +416,14 @@ func TestBrowserDPoP(t *testing.T) {
 		jar, err = network.GetCookies().WithURLs([]string{base + "/auth/refresh"}).Do(ctx)
 		return err
 	}))
-	for _, proofKey := range []*ecdsa.PrivateKey{nil, other} {
+	for _, proofKey := range []*jwtguardtest.DPoPKey{nil, other} {
 		req, _ := http.NewRequest("POST", base+"/auth/refresh", nil)
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		for _, c := range jar {
 			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 		}
 		if proofKey != nil {
-			req.Header.Set("DPoP", signProof(t, proofKey, "POST", base+"/auth/refresh", ""))
+			req.Header.Set("DPoP", proofKey.Proof("POST", base+"/auth/refresh", ""))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -493,34 +487,4 @@ func cnfJKT(t *testing.T, token string) string {
 		t.Fatal(err)
 	}
 	return claims.Cnf.JKT
-}
-
-// signProof makes a DPoP proof with a key other than the page's.
-func signProof(t *testing.T, key *ecdsa.PrivateKey, method, htu, token string) string {
-	t.Helper()
-	b64 := base64.RawURLEncoding
-	pub, err := key.PublicKey.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256",
-		"jwk": map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}})
-	jti := make([]byte, 12)
-	_, _ = rand.Read(jti)
-	c := map[string]any{"jti": b64.EncodeToString(jti), "htm": method, "htu": htu, "iat": time.Now().Unix()}
-	if token != "" {
-		sum := sha256.Sum256([]byte(token))
-		c["ath"] = b64.EncodeToString(sum[:])
-	}
-	claims, _ := json.Marshal(c)
-	input := b64.EncodeToString(header) + "." + b64.EncodeToString(claims)
-	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64.EncodeToString(sig)
 }

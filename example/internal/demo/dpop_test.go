@@ -1,60 +1,26 @@
 package demo
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-)
 
-// signProof makes a DPoP proof with key, as the page's dpop.js does.
-func signProof(t *testing.T, key *ecdsa.PrivateKey, method, htu, token string) string {
-	t.Helper()
-	b64 := base64.RawURLEncoding
-	pub, err := key.PublicKey.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	header, _ := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256",
-		"jwk": map[string]string{"kty": "EC", "crv": "P-256", "x": b64.EncodeToString(pub[1:33]), "y": b64.EncodeToString(pub[33:])}})
-	jti := make([]byte, 12)
-	_, _ = rand.Read(jti)
-	c := map[string]any{"jti": b64.EncodeToString(jti), "htm": method, "htu": htu, "iat": time.Now().Unix()}
-	if token != "" {
-		sum := sha256.Sum256([]byte(token))
-		c["ath"] = b64.EncodeToString(sum[:])
-	}
-	claims, _ := json.Marshal(c)
-	input := b64.EncodeToString(header) + "." + b64.EncodeToString(claims)
-	digest := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64.EncodeToString(sig)
-}
+	"github.com/jwtguard/jwtguard/jwtguardtest"
+)
 
 // TestDemoDPoP walks the DPoP mode without a browser: a token bound to a
 // key, the DPoP API with proofs, the token alone refused; and the page and
 // its script are served.
 func TestDemoDPoP(t *testing.T) {
 	base, _ := startDemo(t)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key := jwtguardtest.NewDPoPKey(t) // as the page's dpop.js holds one
 
 	req, _ := http.NewRequest("POST", base+"/token", strings.NewReader(url.Values{"username": {User}, "password": {Password}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("DPoP", signProof(t, key, "POST", base+"/token", ""))
+	req.Header.Set("DPoP", key.Proof("POST", base+"/token", ""))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +34,10 @@ func TestDemoDPoP(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other := jwtguardtest.NewDPoPKey(t)
 	for _, c := range []struct {
 		name, path, scheme string
-		proof              *ecdsa.PrivateKey
+		proof              *jwtguardtest.DPoPKey
 		wantStatus         int
 		wantChallenge      string
 	}{
@@ -84,7 +50,7 @@ func TestDemoDPoP(t *testing.T) {
 		req, _ := http.NewRequest("GET", base+c.path, nil)
 		req.Header.Set("Authorization", c.scheme+" "+tok.AccessToken)
 		if c.proof != nil {
-			req.Header.Set("DPoP", signProof(t, c.proof, "GET", base+c.path, tok.AccessToken))
+			req.Header.Set("DPoP", c.proof.Proof("GET", base+c.path, tok.AccessToken))
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
