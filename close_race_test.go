@@ -27,7 +27,6 @@ func TestCloseRacesRequestsStartingFetches(t *testing.T) {
 	ln.Close() // connection refused: every fetch fails at once
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	tok := iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "a"})
-	var calls atomic.Int64
 	for round := 0; round < 30; round++ {
 		clock := jwtguardtest.NewClock(time.Now())
 		g, err := jwtguard.New(t.Context(), jwtguard.WithIssuer(iss.URL), jwtguard.WithAudience(audience),
@@ -35,26 +34,10 @@ func TestCloseRacesRequestsStartingFetches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					clock.Add(time.Hour) // past any backoff: every request may start a fetch
-					_, _ = g.Verify(t.Context(), tok)
-					calls.Add(1)
-				}
-			})
-		}
-		waitForCalls(&calls, 50)
-		g.Close()
-		close(stop)
-		wg.Wait()
+		closeWhileRequesting(g, func() {
+			clock.Add(time.Hour) // past any backoff: every request may start a fetch
+			_, _ = g.Verify(t.Context(), tok)
+		})
 		st := g.Status().KeySources[0]
 		clock.Add(time.Hour)
 		if _, err := g.Verify(t.Context(), tok); !errors.Is(err, jwtguard.ErrKeysUnavailable) {
@@ -66,12 +49,31 @@ func TestCloseRacesRequestsStartingFetches(t *testing.T) {
 	}
 }
 
-// waitForCalls waits until the workers have made n calls since the last
-// wait, so Close lands while requests are in flight.
-func waitForCalls(calls *atomic.Int64, n int64) {
-	for start := calls.Load(); calls.Load()-start < n; {
+// closeWhileRequesting closes g while four goroutines make requests,
+// once they have made 50, and returns when they have stopped.
+func closeWhileRequesting(g *jwtguard.Guard, request func()) {
+	var calls atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				request()
+				calls.Add(1)
+			}
+		})
+	}
+	for calls.Load() < 50 { // Close lands while requests are in flight
 		runtime.Gosched()
 	}
+	g.Close()
+	close(stop)
+	wg.Wait()
 }
 
 // TestCloseRacesResolverCalls: the same with resolver calls, which junk
@@ -93,23 +95,6 @@ func TestCloseRacesResolverCalls(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					_, _ = g.Verify(t.Context(), toks[n.Add(1)%int64(len(toks))])
-				}
-			})
-		}
-		waitForCalls(&n, 50)
-		g.Close()
-		close(stop)
-		wg.Wait()
+		closeWhileRequesting(g, func() { _, _ = g.Verify(t.Context(), toks[n.Add(1)%int64(len(toks))]) })
 	}
 }

@@ -102,8 +102,7 @@ func TestReplayStoreFloodCrowdsOutOnlyTheFlooder(t *testing.T) {
 	if accepted < 512 || full == 0 {
 		t.Fatalf("flooder: %d accepted, %d refused as full; want the store filled, then refusals", accepted, full)
 	}
-	victim := newDPoPClient(t)
-	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
+	victim, vtok := s.boundClient(t, "bob")
 	for i := range 50 {
 		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
 		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
@@ -140,24 +139,12 @@ func TestReplayStoreTwoFloodingKeys(t *testing.T) {
 		}
 		return
 	}
-	b := newDPoPClient(t)
-	btok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory-b", "cnf": map[string]any{"jkt": b.jkt}})
+	b, btok := s.boundClient(t, "mallory-b")
 	bOK, bFull := flood("b", b, btok, entries*35/100)
 	aOK, aFull := flood("a", s.client, s.token, entries*9/10)
 	t.Logf("attacker B: %d accepted, %d full; attacker A: %d accepted, %d full", bOK, bFull, aOK, aFull)
 
-	victim := newDPoPClient(t)
-	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
-	refused := 0
-	for i := range 50 {
-		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
-		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
-			refused++
-			if refused == 1 {
-				t.Logf("victim proof %d: %v", i, err)
-			}
-		}
-	}
+	refused := s.freshProofsRefused(t, g, now, 50)
 	if refused > 0 {
 		t.Fatalf("victim: %d of 50 fresh proofs refused while two attacker keys hold the store", refused)
 	}
@@ -171,10 +158,10 @@ func TestReplayStoreThreeFloodingKeys(t *testing.T) {
 	g := s.guard(t, jwtguard.WithDPoP(jwtguard.DPoPRequired),
 		jwtguard.WithDPoPReplayStore(jwtguard.NewMemoryReplayStore(entries)))
 	now := s.clock.Now()
-	clients := []*dpopClient{s.client, newDPoPClient(t), newDPoPClient(t)}
-	toks := []string{s.token, "", ""}
+	clients, toks := []*dpopClient{s.client}, []string{s.token}
 	for i := 1; i < 3; i++ {
-		toks[i] = s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory" + strconv.Itoa(i), "cnf": map[string]any{"jkt": clients[i].jkt}})
+		c, tok := s.boundClient(t, "mallory"+strconv.Itoa(i))
+		clients, toks = append(clients, c), append(toks, tok)
 	}
 	// Round-robin: each shard fills with about a third of each key.
 	for i := range 3 * 1200 { // past each key's share (1024)
@@ -182,18 +169,7 @@ func TestReplayStoreThreeFloodingKeys(t *testing.T) {
 		p := clients[c].proof(t, "GET", apiURL, toks[c], now.Add(5*time.Second), nil, map[string]any{"jti": "f" + strconv.Itoa(i)})
 		_, _ = g.Authenticate(dpopRequest("GET", apiURL, toks[c], p))
 	}
-	victim := newDPoPClient(t)
-	vtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "bob", "cnf": map[string]any{"jkt": victim.jkt}})
-	refused := 0
-	for i := range 50 {
-		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
-		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
-			refused++
-			if refused == 1 {
-				t.Logf("victim proof %d: %v", i, err)
-			}
-		}
-	}
+	refused := s.freshProofsRefused(t, g, now, 50)
 	if refused > 0 {
 		t.Fatalf("victim: %d of 50 fresh proofs refused while three attacker keys hold the store", refused)
 	}
@@ -222,8 +198,7 @@ func TestReplayStoreNeverForgetsALiveProof(t *testing.T) {
 	}
 	// The attacker, with a token bound to a key of its own, sends proofs
 	// that are 58 s old: valid, and gone from the store 2 s later.
-	m := newDPoPClient(t)
-	mtok := s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": "mallory", "cnf": map[string]any{"jkt": m.jkt}})
+	m, mtok := s.boundClient(t, "mallory")
 	accepted := 0
 	for i := range 256 {
 		p := m.proof(t, "GET", apiURL, mtok, now.Add(-58*time.Second), nil, map[string]any{"jti": "m" + strconv.Itoa(i)})
@@ -237,4 +212,27 @@ func TestReplayStoreNeverForgetsALiveProof(t *testing.T) {
 	} else {
 		t.Logf("replay after the attack: %v", err)
 	}
+}
+
+// boundClient is a new client with a token for sub bound to its key.
+func (s *dpopSetup) boundClient(t *testing.T, sub string) (*dpopClient, string) {
+	c := newDPoPClient(t)
+	return c, s.iss.Sign(jwtguardtest.Claims{"aud": audience, "sub": sub, "cnf": map[string]any{"jkt": c.jkt}})
+}
+
+// freshProofsRefused sends n fresh proofs of a new client to g and counts
+// the refused ones, logging the first.
+func (s *dpopSetup) freshProofsRefused(t *testing.T, g *jwtguard.Guard, now time.Time, n int) int {
+	victim, vtok := s.boundClient(t, "bob")
+	refused := 0
+	for i := range n {
+		p := victim.proof(t, "GET", apiURL, vtok, now, nil, map[string]any{"jti": "v" + strconv.Itoa(i)})
+		if _, err := g.Authenticate(dpopRequest("GET", apiURL, vtok, p)); err != nil {
+			refused++
+			if refused == 1 {
+				t.Logf("victim proof %d: %v", i, err)
+			}
+		}
+	}
+	return refused
 }
