@@ -140,7 +140,7 @@ func (iss *Issuer) WriteTokenError(w http.ResponseWriter, err error) {
 	if errors.As(err, &e) && status < 500 {
 		description = e.Description
 	}
-	level := slog.LevelInfo
+	level := slog.LevelDebug // the client's mistake: clients control their volume
 	if status >= 500 {
 		level = slog.LevelError
 	}
@@ -185,7 +185,13 @@ func (iss *Issuer) writeToken(w http.ResponseWriter, t Token) {
 	_ = json.NewEncoder(w).Encode(t)
 }
 
-// dpopRefused logs a refused proof at Debug: clients control their volume.
-func (s *Sessions) dpopRefused(r *http.Request, err error) {
-	s.log.LogAttrs(r.Context(), slog.LevelDebug, "issuer: DPoP proof refused", slog.String("error", err.Error()))
+// proofKey is Issuer.proofKey for a session request; a refused proof is
+// answered (and logged) by WriteTokenError, and ok is false.
+func (s *Sessions) proofKey(w http.ResponseWriter, r *http.Request) (jkt string, ok bool) {
+	jkt, err := s.iss.proofKey(r)
+	if err != nil {
+		s.iss.WriteTokenError(w, err)
+		return "", false
+	}
+	return jkt, true
 }

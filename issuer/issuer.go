@@ -105,9 +105,10 @@ func WithKeyRotation(every time.Duration) Option {
 	}
 }
 
-// WithLogger sets where refused token requests are logged, with why (a
-// DPoP proof's failing check, say): at Info for the client's mistakes, at
-// Error for the server's. Default: slog.Default().
+// WithLogger sets where refused token requests (and refused DPoP proofs
+// of session requests) are logged, with why (a proof's failing check,
+// say): at Debug for the client's mistakes, whose volume clients control,
+// at Error for the server's. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -305,10 +305,8 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 				return
 			}
 		}
-		jkt, err := s.iss.proofKey(r) // before the credentials: a nonce retry costs no check
-		if err != nil {
-			s.dpopRefused(r, err)
-			s.iss.WriteTokenError(w, err)
+		jkt, ok := s.proofKey(w, r) // before the credentials: a nonce retry costs no check
+		if !ok {
 			return
 		}
 		subject, claims, err := check(r)
@@ -361,10 +359,8 @@ func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, cla
 // and leaves them too, so a retry can succeed. POST only.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		jkt, err := s.iss.proofKey(r)
-		if err != nil {
-			s.dpopRefused(r, err)
-			s.iss.WriteTokenError(w, err)
+		jkt, ok := s.proofKey(w, r)
+		if !ok {
 			return
 		}
 		rec, binding, err := s.spend(r, jkt)
@@ -400,10 +396,8 @@ func (s *Sessions) RefreshHandler() http.Handler {
 // leaves the cookies. POST only.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
-		jkt, err := s.iss.proofKey(r)
-		if err != nil {
-			s.dpopRefused(r, err)
-			s.iss.WriteTokenError(w, err)
+		jkt, ok := s.proofKey(w, r)
+		if !ok {
 			return
 		}
 		tossed, err := s.endSession(r, jkt)

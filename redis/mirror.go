@@ -150,7 +150,7 @@ func (m *Mirror) RevokeSubject(ctx context.Context, iss, sub string, issuedBefor
 	return m.revoke(ctx, entry{kind: 'u', iss: iss, id: sub, issuedBefore: issuedBefore.UnixMilli()}, until)
 }
 
-// revokeScript records a revocation: in the set (kept at the later
+// revocationScript records a revocation: in the set (kept at the later
 // until), and, when that changed anything, numbered in the log and
 // published. It also drops expired entries and creates the epoch.
 // KEYS: set, log, seq, epoch. ARGV: member, until (ms), now (ms), log
