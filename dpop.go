@@ -276,9 +276,9 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	case !errors.Is(err, ErrNoToken):
 		return nil, failf(ErrInvalidRequest, "%v", err)
 	}
-	proofs := r.Header["Dpop"]
-	if len(proofs) != 1 {
-		return nil, failf(ErrInvalidDPoPProof, "%d DPoP headers (want one)", len(proofs))
+	raw, err := proofHeader(r)
+	if err != nil {
+		return nil, err
 	}
 	claims, err := g.verify(r.Context(), token, false, o)
 	if err != nil {
@@ -287,7 +287,7 @@ func (g *Guard) authenticateDPoP(r *http.Request, token string, o *observation) 
 	if claims.jc.CnfJKT == "" {
 		return nil, failf(ErrTokenBinding, "DPoP scheme with a token not bound to a key (no cnf.jkt)")
 	}
-	proof, err := p.checkProof(proofs[0], r.Method, p.requestURI(r), g.now(), token)
+	proof, err := p.checkProof(raw, r.Method, p.requestURI(r), g.now(), token)
 	if err != nil {
 		return nil, err
 	}

@@ -91,11 +91,11 @@ func NewDPoPChecker(opts ...DPoPCheckerOption) (*DPoPChecker, error) {
 // [ErrInvalidDPoPProof], [ErrUseDPoPNonce] (send [DPoPChecker.Nonce] in a
 // DPoP-Nonce header) or [ErrReplayCheckUnavailable].
 func (c *DPoPChecker) Check(r *http.Request) (jkt string, err error) {
-	proofs := r.Header["Dpop"]
-	if len(proofs) != 1 {
-		return "", failf(ErrInvalidDPoPProof, "%d DPoP headers (want one)", len(proofs))
+	raw, err := proofHeader(r)
+	if err != nil {
+		return "", err
 	}
-	proof, err := c.p.checkProof(proofs[0], r.Method, c.p.requestURI(r), c.now(), "")
+	proof, err := c.p.checkProof(raw, r.Method, c.p.requestURI(r), c.now(), "")
 	if err != nil {
 		return "", err
 	}
@@ -112,6 +112,16 @@ func (c *DPoPChecker) Nonce() string {
 		return ""
 	}
 	return c.p.nonce(c.now())
+}
+
+// proofHeader returns the request's one DPoP header (RFC 9449 §4.3: two
+// are refused).
+func proofHeader(r *http.Request) (string, error) {
+	proofs := r.Header["Dpop"]
+	if len(proofs) != 1 {
+		return "", failf(ErrInvalidDPoPProof, "%d DPoP headers (want one)", len(proofs))
+	}
+	return proofs[0], nil
 }
 
 // checkProof parses proof and checks it for a request with method to uri
@@ -169,8 +179,8 @@ func (p *senderPolicy) useProof(ctx context.Context, proof *jose.Proof) error {
 
 // replayKey is the replay store's key for a proof: 11 characters naming
 // the client (its key's thumbprint, hashed), then 32 naming the proof, all
-// base64url. The memory store keeps one client's proofs together by the
-// first part, so a client flooding it crowds out only itself.
+// base64url. The memory store counts each client's proofs by the first
+// part, so that one client can hold only its share.
 func replayKey(thumbprint, jti string) string {
 	client := sha256.Sum256([]byte(thumbprint))
 	proof := sha256.Sum256([]byte(thumbprint + "\x00" + jti))
