@@ -64,10 +64,11 @@ type replayEntry struct {
 
 // NewMemoryReplayStore returns a store holding at most entries proofs
 // (rounded up to a multiple of 32; at least 1024), about 120 bytes each
-// when full; memory grows with use. Entries leave when they expire or,
-// oldest first, when room is needed. A full store refuses proofs
-// ([ErrReplayCheckUnavailable]): size it for the proofs one proof window
-// brings (requests per second × the window's past).
+// when full; memory grows with use. Entries leave when they expire, never
+// before. A full store refuses proofs ([ErrReplayCheckUnavailable]), and
+// so does a key holding its share (an eighth): size it for the proofs one
+// proof window brings (requests per second × the window's past), and for
+// eight times the busiest client's.
 func NewMemoryReplayStore(entries int) *MemoryReplayStore {
 	return newMemoryReplayStore(entries, time.Now)
 }
@@ -88,9 +89,9 @@ func newMemoryReplayStore(entries int, now func() time.Time) *MemoryReplayStore 
 
 // Use implements [ReplayStore].
 func (s *MemoryReplayStore) Use(_ context.Context, key string, expires time.Time) (bool, error) {
-	// A seeded hash of the whole key: every shard is used (the store's
-	// whole size serves a busy client), and a client that picks its jti
-	// values cannot aim them all at one shard.
+	// A seeded hash of the whole key: a client's proofs spread over every
+	// shard, and a client that picks its jti values cannot aim them all at
+	// one shard.
 	client := replayClient(key)
 	sh := &s.shards[maphash.String(s.seed, key)%replayShards]
 	now := s.now().UnixNano()
