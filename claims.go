@@ -17,6 +17,9 @@ type Claims struct {
 	jc     jose.Claims
 	header TokenHeader
 	token  string // the token itself, with WithRawToken only
+	// encrypted: the token came as a JWE (its decryption is what a cache
+	// hit saves, whatever the inner signature's alg).
+	encrypted bool
 	// goodAt is the RevocationList version at which these claims were last
 	// found unrevoked: a cache-hit check costs two atomic loads.
 	goodAt atomic.Uint64

@@ -107,3 +107,27 @@ func TestEncryptedTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptedHMACTokenCachedOnFirstUse: an HMAC token is cached on its
+// second use only (verifying it again is cheap), but one inside a JWE is
+// cached on its first: what a hit saves there is the decryption.
+func TestEncryptedHMACTokenCachedOnFirstUse(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "HS256")
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	g, err := jwtguard.New(t.Context(), jwtguard.WithHMACSecret(iss.Secret()), jwtguard.WithIssuer(iss.URL),
+		jwtguard.WithAudience(audience), jwtguard.WithDecryptionKey("rsa", "", rsaKey), jwtguard.InsecureAllowUnencryptedTokens())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
+	sealed := encrypt(t, iss.Sign(jwtguardtest.Claims{"sub": "bob", "aud": audience}), "RSA-OAEP", "A128GCM", &rsaKey.PublicKey, "JWT", false)
+	for _, token := range []string{plain, sealed} {
+		if _, err := g.Verify(t.Context(), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Status(); st.CacheSize != 1 {
+		t.Fatalf("after one use of each: %d cached, want 1 (the JWE)", st.CacheSize)
+	}
+}

@@ -128,7 +128,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	// An HMAC token costs less to verify again than to keep unused, so it
 	// enters the cache on its second use; a signature check costs tens of
 	// microseconds, so any other enters on its first.
-	cacheable = cacheable && (!g.cheapToVerify(token, claims) || g.cache.admit(key))
+	cacheable = cacheable && (!cheapToVerify(claims) || g.cache.admit(key))
 	if !standalone && (cacheable || g.keepRaw) {
 		// Neither the cache nor RawToken may pin a larger string the token
 		// was cut from (a Cookie header, say).
@@ -181,6 +181,7 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 		e.Token = facts(t, claims, now, p)
 		return nil, nil, 0, e
 	}
+	claims.encrypted = jwe
 	if g.keepRaw && jwe {
 		claims.token = token // the inner JWS, a string of its own (verify sets it for the rest)
 	}
@@ -330,6 +331,4 @@ func (g *Guard) setupCrossOrigin(c *config) error {
 
 // cheapToVerify reports whether the token costs about as much to verify
 // as to look up: a plain HMAC token (a microsecond), not a JWE.
-func (g *Guard) cheapToVerify(token string, c *Claims) bool {
-	return strings.HasPrefix(c.header.Alg, "HS") && (len(g.decryptKeys) == 0 || strings.Count(token, ".") == 2)
-}
+func cheapToVerify(c *Claims) bool { return strings.HasPrefix(c.header.Alg, "HS") && !c.encrypted }
