@@ -54,6 +54,9 @@ func WithDiscoveredJWKSHosts(hosts ...string) IssuerOption {
 			if h == "" || strings.ContainsAny(h, "/@?#") {
 				return fmt.Errorf("discovered JWKS host %q: give a host name, with a port if not 443", h)
 			}
+			if err := asciiHost(h); err != nil {
+				return fmt.Errorf("discovered JWKS host: %v", err)
+			}
 			c.jwksHosts = append(c.jwksHosts, strings.ToLower(h))
 		}
 		return nil
@@ -149,6 +152,9 @@ func (d *discovery) checkJWKSHost(raw string) error {
 	if u.User != nil {
 		return errors.New("user info in the URL")
 	}
+	if err := asciiHost(u.Hostname()); err != nil {
+		return err
+	}
 	iss, err := url.Parse(d.issuer)
 	if err != nil {
 		return errors.New("issuer is not a URL")
@@ -204,8 +210,58 @@ func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn,
 	}
 }
 
+// isInternal reports whether ip is not a public unicast address. An IPv6
+// address that carries an IPv4 one (NAT64, SIIT, IPv4-compatible, 6to4)
+// is judged by the IPv4 address it reaches.
 func isInternal(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if v4, ok := embeddedIPv4(ip); ok {
+		return isInternal(v4)
+	}
 	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
 		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() ||
-		netip.MustParsePrefix("100.64.0.0/10").Contains(ip) // carrier-grade NAT, cloud metadata neighbours
+		slices.ContainsFunc(internalPrefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
 }
+
+// internalPrefixes are the special-purpose ranges (RFC 6890) the netip
+// predicates do not cover.
+var internalPrefixes = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{
+		"0.0.0.0/8",      // "this network"
+		"100.64.0.0/10",  // carrier-grade NAT, cloud metadata neighbours
+		"192.0.0.0/24",   // IETF protocol assignments
+		"198.18.0.0/15",  // benchmarking
+		"240.0.0.0/4",    // reserved, and the broadcast address
+		"fec0::/10",      // site-local (deprecated, still routed on some networks)
+		"64:ff9b:1::/48", // local-use NAT64 (RFC 8215)
+	} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
+
+// embeddedIPv4 returns the IPv4 address an IPv6 one stands for, in the
+// well-known NAT64 prefix 64:ff9b::/96, SIIT ::ffff:0:0:0/96, the
+// IPv4-compatible ::/96 and 6to4 2002::/16.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	v4 := func(at int) (netip.Addr, bool) { return netip.AddrFrom4([4]byte(b[at : at+4])), true }
+	switch {
+	case nat64.Contains(ip), siit.Contains(ip), ipv4Compatible.Contains(ip):
+		return v4(12)
+	case sixToFour.Contains(ip):
+		return v4(2)
+	}
+	return netip.Addr{}, false
+}
+
+var (
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	siit           = netip.MustParsePrefix("::ffff:0:0:0/96")
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+)

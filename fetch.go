@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jwtguard/jwtguard/internal/jose"
 )
@@ -76,11 +77,27 @@ func checkKeyURL(raw string, allowHTTP bool) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
+	if err := asciiHost(u.Hostname()); err != nil {
+		return fmt.Errorf("%q: %v", raw, err)
+	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (allowHTTP || isLoopback(u.Hostname())):
 	default:
 		return fmt.Errorf("%q must use https (InsecureAllowHTTPKeys allows http)", raw)
+	}
+	return nil
+}
+
+// asciiHost refuses a host name with non-ASCII letters. net/http dials its
+// IDNA (xn--) form, which the connect-time check of discovered key URLs
+// would take for a proxy's name, and so not judge: hosts must be given in
+// that form.
+func asciiHost(host string) error {
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			return fmt.Errorf("host %q is not ASCII: give its IDNA form (xn--…)", host)
+		}
 	}
 	return nil
 }
@@ -107,6 +124,18 @@ func safeClient(c *http.Client) *http.Client {
 	// custom RoundTripper keeps its own (the URL checks still apply).
 	if t, ok := out.Transport.(*http.Transport); ok && t != nil {
 		t = t.Clone()
+		// net/http prefers the Context dialers to the deprecated Dial and
+		// DialTLS: carry an application's deprecated ones over, so they
+		// are used (an egress policy, a tunnel) and checked like the others.
+		if t.DialContext == nil && t.Dial != nil {
+			dial := t.Dial
+			t.DialContext = func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }
+		}
+		if t.DialTLSContext == nil && t.DialTLS != nil {
+			dial := t.DialTLS
+			t.DialTLSContext = func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }
+		}
+		t.Dial, t.DialTLS = nil, nil
 		dial := t.DialContext
 		if dial == nil {
 			dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext

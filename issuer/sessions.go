@@ -294,7 +294,11 @@ func (s *Sessions) Validator() func(context.Context, *jwtguard.Claims) error {
 // check it consults the login throttle, if any ([WithLoginThrottle]); after
 // a successful one it ends the session the browser already had (revokes
 // the family of its refresh cookie and of its verified access token), so no
-// stale session outlives a new login. POST only.
+// stale session outlives a new login. The exception is a session bound to
+// a DPoP key when the new login has no proof by that key: its refresh
+// token is stored under the key's thumbprint, so it cannot be found, and
+// its access tokens live until they expire (the refresh cookie is
+// replaced, so the family cannot be refreshed). POST only.
 func (s *Sessions) LoginHandler(check func(r *http.Request) (subject string, claims map[string]any, err error)) http.Handler {
 	return s.post(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
