@@ -10,12 +10,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/jwtguard/jwtguard/internal/fuzzcost"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/fuzzcost"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
@@ -40,10 +42,46 @@ func FuzzBearerToken(f *testing.F) {
 			}
 			return
 		}
-		if token != "" && (!isB64Token(token) || !strings.HasSuffix(v, token)) {
+		if token != "" && (!b64TokenGrammar.MatchString(token) || !strings.HasSuffix(v, token)) {
 			t.Fatalf("token %q from %q breaks the b64token grammar", token, v)
 		}
 	})
+}
+
+// b64TokenGrammar is RFC 6750's b64token, written apart from the
+// extractor's table so that it can judge it.
+var b64TokenGrammar = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+
+// TestB64TokenEndEveryPosition puts a byte outside the grammar at every
+// position of tokens of every length around the eight-byte steps.
+func TestB64TokenEndEveryPosition(t *testing.T) {
+	t.Parallel()
+	const text = "eyJhbGciOiJSUzI1NiJ9.e30-_~+/xyzABCDEFGH0123456789abc"
+	for n := 0; n <= len(text); n++ {
+		for _, bad := range []byte{' ', '"', '\n', 0, 0x80, 0xff, '='} {
+			for at := -1; at < n; at++ {
+				s := []byte(text[:n])
+				if at >= 0 {
+					s[at] = bad
+				}
+				want := 0
+				for want < len(s) && b64TokenGrammar.MatchString(string(s[want])) {
+					want++
+				}
+				if want > 0 {
+					for want < len(s) && s[want] == '=' {
+						want++
+					}
+				}
+				if got := b64TokenEnd(string(s)); got != want {
+					t.Fatalf("b64TokenEnd(%q) = %d, want %d", s, got, want)
+				}
+				if got, want := isB64Token(string(s)), b64TokenGrammar.Match(s); got != want {
+					t.Fatalf("isB64Token(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
 }
 
 func FuzzChallenge(f *testing.F) {

@@ -17,8 +17,9 @@ import (
 
 // keySource supplies the keys of one trust anchor.
 type keySource interface {
-	// keys returns the current keys, loading them the first time.
-	keys(ctx context.Context) (*jose.KeySet, error)
+	// keys returns the current keys, loading them the first time; now is
+	// the request's time, read already (usableAt).
+	keys(ctx context.Context, now time.Time) (*jose.KeySet, error)
 	// refresh is called for an unknown kid; it may fetch, within its rate limits.
 	refresh(ctx context.Context, kid string) (*jose.KeySet, error)
 	// epoch changes whenever a key is removed or replaced, which
@@ -32,7 +33,7 @@ type keySource interface {
 
 type staticKeys struct{ set *jose.KeySet }
 
-func (s staticKeys) keys(context.Context) (*jose.KeySet, error)            { return s.set, nil }
+func (s staticKeys) keys(context.Context, time.Time) (*jose.KeySet, error) { return s.set, nil }
 func (s staticKeys) refresh(context.Context, string) (*jose.KeySet, error) { return s.set, nil }
 func (s staticKeys) epoch() uint64                                         { return 0 }
 func (s staticKeys) usableAt(time.Time) bool                               { return true }
@@ -153,8 +154,11 @@ func (j *remoteJWKS) start(ctx context.Context, wg *goroutines) {
 // keys returns the keys to verify with. With keys loaded it never blocks:
 // refreshing is the background loop's job. Before the first load it waits
 // for one fetch (bounded by FetchTimeout).
-func (j *remoteJWKS) keys(ctx context.Context) (*jose.KeySet, error) {
-	if st := j.usableState(); st != nil {
+func (j *remoteJWKS) keys(ctx context.Context, now time.Time) (*jose.KeySet, error) {
+	if j.ownClock {
+		now = j.now()
+	}
+	if st := j.usableStateAt(now); st != nil {
 		return st.set, nil
 	}
 	// Never loaded, or past the stale window: try a fetch, within backoff.

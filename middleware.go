@@ -162,7 +162,11 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 	}
 	var tok jose.Token
 	t := &tok
-	if err := jose.ParseCompactInto(token, &g.headers, t); err != nil {
+	// The signature is needed only until the check below: it is decoded
+	// into this stack buffer (512 bytes: an RSA-4096 signature), not kept.
+	var sigScratch [512]byte
+	sig, err := jose.ParseCompactInto(token, &g.headers, t, sigScratch[:])
+	if err != nil {
 		e := fromJOSE(err)
 		if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
 			e.Detail += ` (the token starts with "Bearer ": pass Verify the token alone)`
@@ -175,7 +179,7 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 		e.Token = &TokenFacts{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ, Now: now}
 		return nil, nil, 0, e
 	}
-	p, epoch, err := g.checkToken(ctx, t, claims, now)
+	p, epoch, err := g.checkToken(ctx, t, sig, claims, now)
 	if err != nil {
 		e := asError(err, ErrRejected)
 		e.Token = facts(t, claims, now, p)
@@ -190,7 +194,7 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 
 // check applies the policy of the token's issuer: alg, typ, signature and
 // claims.
-func (g *Guard) checkToken(ctx context.Context, t *jose.Token, claims *Claims, now time.Time) (_ *anchor, epoch uint64, _ error) {
+func (g *Guard) checkToken(ctx context.Context, t *jose.Token, sig []byte, claims *Claims, now time.Time) (_ *anchor, epoch uint64, _ error) {
 	h := &t.Header
 	p, err := g.anchorFor(ctx, claims)
 	if err != nil {
@@ -209,7 +213,7 @@ func (g *Guard) checkToken(ctx context.Context, t *jose.Token, claims *Claims, n
 		return p, 0, failf(ErrUnsupportedHeader, "typ %s not accepted (required: %s)", quote(h.Typ), quoteList(p.types))
 	}
 	epoch = p.keys.epoch() // read before the keys, so a removal during verification is never missed
-	if err := verifyJWS(ctx, t, p.keys); err != nil {
+	if err := verifyJWS(ctx, t, sig, p.keys, now); err != nil {
 		return p, 0, err
 	}
 	if err := p.checkClaims(claims, now); err != nil {

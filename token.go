@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jwtguard/jwtguard/internal/jose"
 )
@@ -10,18 +11,19 @@ import (
 // verifyJWS checks the JWS layer of a parsed token: no crit header, a key
 // from src that fits the alg (fetching once for an unknown kid), and a
 // signature that verifies. The caller has checked alg against its allow-list.
-func verifyJWS(ctx context.Context, t *jose.Token, src keySource) error {
+// sig is t's signature, kept apart (see jose.ParseCompactInto).
+func verifyJWS(ctx context.Context, t *jose.Token, sig []byte, src keySource, now time.Time) error {
 	h := &t.Header
-	set, err := src.keys(ctx)
+	set, err := src.keys(ctx, now)
 	if err != nil {
 		return keysError(err)
 	}
-	err = set.Verify(t)
+	err = set.VerifySignature(t, sig)
 	if errors.Is(err, jose.ErrUnknownKey) {
 		if set, err = src.refresh(ctx, h.Kid); err != nil {
 			return keysError(err)
 		}
-		err = set.Verify(t)
+		err = set.VerifySignature(t, sig)
 	}
 	switch {
 	case err == nil:

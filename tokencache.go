@@ -38,13 +38,20 @@ type verifiedCache struct {
 type cacheShard struct {
 	mu     sync.RWMutex
 	m      map[uint64]cacheEntry
-	ring   []uint64 // insertion order, for FIFO eviction: ring[head:head+n] (wrapping)
+	ring   []ringSlot // insertion order, for FIFO eviction: ring[head:head+n] (wrapping)
 	head   int
 	n      int
 	bytes  int
 	hits   atomic.Uint64 // per shard, so counting causes no contention
 	misses atomic.Uint64
 	_      [64]byte // keep shards on separate cache lines
+}
+
+// ringSlot holds an entry's size beside its key, so evicting the oldest
+// costs one map operation (the delete), not a lookup as well.
+type ringSlot struct {
+	key  uint64
+	size int
 }
 
 type cacheEntry struct {
@@ -55,6 +62,7 @@ type cacheEntry struct {
 	anchor    *anchor   // whose keys verified it
 	epoch     uint64
 	size      int
+	slot      int // its index in the shard's ring
 }
 
 // newVerifiedCache returns nil (caching off) for entries <= 0.
@@ -67,7 +75,7 @@ func newVerifiedCache(entries int) *verifiedCache {
 	c.bytesShard = c.perShard * (entryOverhead + 2048)
 	for i := range c.shards {
 		c.shards[i].m = make(map[uint64]cacheEntry, c.perShard)
-		c.shards[i].ring = make([]uint64, c.perShard)
+		c.shards[i].ring = make([]ringSlot, c.perShard)
 	}
 	return c
 }
@@ -156,12 +164,15 @@ func (c *verifiedCache) put(key uint64, token string, claims *Claims, p *anchor,
 	}()
 	if old, ok := s.m[key]; ok {
 		s.bytes -= old.size
+		e.slot = old.slot
+		s.ring[e.slot].size = e.size
 	} else {
 		evicted++ // s.n grows by the new entry
 		if s.n == len(s.ring) {
 			s.evictOldestLocked()
 		}
-		s.ring[(s.head+s.n)%len(s.ring)] = key
+		e.slot = (s.head + s.n) % len(s.ring)
+		s.ring[e.slot] = ringSlot{key: key, size: e.size}
 		s.n++
 	}
 	s.m[key] = e
@@ -175,10 +186,8 @@ func (s *cacheShard) evictOldestLocked() {
 	oldest := s.ring[s.head]
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
-	if old, ok := s.m[oldest]; ok {
-		s.bytes -= old.size
-		delete(s.m, oldest)
-	}
+	s.bytes -= oldest.size
+	delete(s.m, oldest.key)
 }
 
 func (c *verifiedCache) stats() (hits, misses uint64, entries int) {

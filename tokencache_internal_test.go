@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -23,5 +24,52 @@ func TestCacheHashCollisionIsAMiss(t *testing.T) {
 	// random seed an attacker cannot aim for one) must miss.
 	if got, ok := c.get(key, "token-b", now); ok {
 		t.Fatalf("get(token-b) under token-a's hash = %v; want a miss", got)
+	}
+}
+
+// TestCacheShardBookkeeping puts new tokens, replacements of the same
+// token and hash collisions of other sizes into a small cache, and checks
+// after each put that every shard's ring, map and byte count agree: the
+// ring holds each cached key once, at the slot its entry names, with the
+// entry's size, and the bytes are the sum of the sizes.
+func TestCacheShardBookkeeping(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	p := &anchor{keys: staticKeys{}}
+	c := newVerifiedCache(cacheShards * 4)
+	c.bytesShard = 4 * (entryOverhead + 64) // small, so byte-driven eviction happens too
+	var keys []uint64
+	for i := range 2000 {
+		claims := &Claims{}
+		claims.jc.ExpiresAt = now.Add(time.Hour)
+		claims.jc.Raw = make([]byte, i%97)
+		token := fmt.Sprintf("token-%d", i)
+		key := c.key(token)
+		switch {
+		case i%7 == 3 && len(keys) > 0: // the same key again: a re-verified token, or a collision with another size
+			key = keys[i%len(keys)]
+		default:
+			keys = append(keys, key)
+		}
+		c.put(key, token, claims, p, 0)
+		for si := range c.shards {
+			s := &c.shards[si]
+			if s.n != len(s.m) {
+				t.Fatalf("put %d: shard %d: ring holds %d keys, map %d", i, si, s.n, len(s.m))
+			}
+			bytes := 0
+			for j := range s.n {
+				slot := (s.head + j) % len(s.ring)
+				r := s.ring[slot]
+				e, ok := s.m[r.key]
+				if !ok || e.slot != slot || e.size != r.size {
+					t.Fatalf("put %d: shard %d: ring slot %d = %+v, map entry %v (slot %d, size %d)", i, si, slot, r, ok, e.slot, e.size)
+				}
+				bytes += e.size
+			}
+			if bytes != s.bytes {
+				t.Fatalf("put %d: shard %d: bytes %d, entries sum to %d", i, si, s.bytes, bytes)
+			}
+		}
 	}
 }

@@ -29,29 +29,41 @@ var b64 = base64.RawURLEncoding.Strict()
 // string alg, and a non-empty signature. It never verifies anything.
 func ParseCompact(token string) (*Token, error) {
 	t := new(Token)
-	if err := ParseCompactInto(token, nil, t); err != nil {
+	sig, err := ParseCompactInto(token, nil, t, nil)
+	if err != nil {
 		return nil, err
 	}
+	t.Signature = sig
 	return t, nil
 }
 
 // ParseCompactInto is ParseCompact into t, with headers read through memo
-// (which may be nil).
-func ParseCompactInto(token string, memo *HeaderMemo, t *Token) error {
+// (which may be nil), but for the signature, which it returns (t.Signature
+// stays nil) decoded into sigScratch when it fits. A caller done with the
+// signature once it is checked can pass a buffer of its own stack: the
+// token's allocation shrinks by the signature (256 bytes of an RS256 one).
+// For the signature to stay on the stack it must never be stored in a
+// Token (escape analysis tells a struct's fields apart from none of the
+// others, and the payload is kept); see KeySet.VerifySignature.
+func ParseCompactInto(token string, memo *HeaderMemo, t *Token, sigScratch []byte) (sig []byte, err error) {
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
-		return malformedCompact(token, "not three dot-separated segments")
+		return nil, malformedCompact(token, "not three dot-separated segments")
 	}
 	p, s, ok := strings.Cut(rest, ".")
 	if !ok || strings.IndexByte(s, '.') >= 0 {
-		return malformedCompact(token, "not three dot-separated segments")
+		return nil, malformedCompact(token, "not three dot-separated segments")
 	}
 	if h == "" || s == "" {
-		return malformedCompact(token, "empty header or signature")
+		return nil, malformedCompact(token, "empty header or signature")
 	}
 	*t = Token{SigningInput: token[:len(h)+1+len(p)]}
 	header, known := memo.lookup(h)
-	n := b64.DecodedLen(len(p)) + b64.DecodedLen(len(s))
+	n := b64.DecodedLen(len(p))
+	sigFits := b64.DecodedLen(len(s)) <= len(sigScratch)
+	if !sigFits {
+		n += b64.DecodedLen(len(s))
+	}
 	if !known {
 		n += b64.DecodedLen(len(h))
 	}
@@ -71,21 +83,26 @@ func ParseCompactInto(token string, memo *HeaderMemo, t *Token) error {
 	} else {
 		headerJSON, err := decode(h, "header")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := ParseHeader(headerJSON, &t.Header); err != nil {
-			return err
+			return nil, err
 		}
 		memo.remember(h, t.Header)
 	}
-	var err error
 	if t.Payload, err = decode(p, "payload"); err != nil {
-		return err
+		return nil, err
 	}
-	if t.Signature, err = decode(s, "signature"); err != nil {
-		return err
+	if !sigFits {
+		return decode(s, "signature")
 	}
-	return nil
+	// Not through decode: the closure's buf flows into the payload, which
+	// escapes.
+	m, ok := decodeInto(sigScratch, s)
+	if !ok {
+		return nil, malformedCompact(token, "signature is not strict unpadded base64url")
+	}
+	return sigScratch[:m:m], nil
 }
 
 // malformedCompact names the first byte outside the compact alphabet when

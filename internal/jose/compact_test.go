@@ -40,7 +40,7 @@ func TestHeaderMemo(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got Token
-			if err := ParseCompactInto(tok, &memo, &got); err != nil {
+			if _, err := ParseCompactInto(tok, &memo, &got, nil); err != nil {
 				t.Fatal(err)
 			}
 			if got.Header != want.Header || got.SigningInput != want.SigningInput || string(got.Payload) != string(want.Payload) {
@@ -50,7 +50,7 @@ func TestHeaderMemo(t *testing.T) {
 	}
 	// A header that differs in one byte is never taken for a remembered one.
 	var got Token
-	if err := ParseCompactInto("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIm0.eyJzdWIiOiJhIn0.c2ln", &memo, &got); err == nil && got.Header.Kid == "k1" && got.Header.Typ == "JWT" {
+	if _, err := ParseCompactInto("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIm0.eyJzdWIiOiJhIn0.c2ln", &memo, &got, nil); err == nil && got.Header.Kid == "k1" && got.Header.Typ == "JWT" {
 		t.Errorf("a changed header read as the remembered one: %+v", got.Header)
 	}
 }
@@ -65,5 +65,32 @@ func TestDecryptRefusesLineBreaks(t *testing.T) {
 	bad := jwe[:10] + "\n" + jwe[10:]
 	if _, err := Decrypt(bad, nil, true); err == nil || !strings.Contains(err.Error(), "not strict unpadded base64url") {
 		t.Errorf("JWE with a line break: err = %v, want not strict base64url", err)
+	}
+}
+
+// TestParseCompactIntoSignatureScratch: the signature comes back the same
+// whether it is decoded into the caller's scratch buffer or not, and a bad
+// signature is refused on both paths.
+func TestParseCompactIntoSignatureScratch(t *testing.T) {
+	t.Parallel()
+	const input = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0."
+	for _, sig := range []string{"c2ln", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "c2l", "c2l=", "c2ln\n", "c+ln"} {
+		want, wantErr := ParseCompact(input + sig)
+		for _, scratch := range [][]byte{nil, make([]byte, 2), make([]byte, 64)} {
+			var got Token
+			gotSig, err := ParseCompactInto(input+sig, nil, &got, scratch)
+			if (err != nil) != (wantErr != nil) {
+				t.Fatalf("%q, scratch %d: error %v, ParseCompact's %v", sig, len(scratch), err, wantErr)
+			}
+			if err != nil {
+				continue
+			}
+			if string(gotSig) != string(want.Signature) || got.Signature != nil {
+				t.Fatalf("%q, scratch %d: signature %x (Token's %x), want %x", sig, len(scratch), gotSig, got.Signature, want.Signature)
+			}
+			if fits := len(scratch) >= len(gotSig) && len(gotSig) > 0; fits != (len(scratch) > 0 && &scratch[0] == &gotSig[0]) {
+				t.Fatalf("%q, scratch %d: decoded into the scratch buffer: %v, want %v", sig, len(scratch), !fits, fits)
+			}
+		}
 	}
 }

@@ -519,7 +519,12 @@ var (
 // MaxKidlessTries keys) bound to that alg, and a signature that verifies
 // with one of them. ErrUnknownKey means the kid is not in s, and a fresher
 // key set may know it.
-func (s *KeySet) Verify(t *Token) error {
+func (s *KeySet) Verify(t *Token) error { return s.VerifySignature(t, t.Signature) }
+
+// VerifySignature is Verify with the signature apart from t, as
+// ParseCompactInto returns it: it never escapes, so it may live on the
+// caller's stack.
+func (s *KeySet) VerifySignature(t *Token, sig []byte) error {
 	h := &t.Header
 	if h.Crit {
 		return ErrCrit // no extension is understood, so any crit must fail (RFC 7515 §4.1.11)
@@ -537,7 +542,7 @@ func (s *KeySet) Verify(t *Token) error {
 	}
 	signed := stringBytes(t.SigningInput)
 	for _, k := range cands {
-		if k.verify(h.Alg, signed, t.Signature) {
+		if k.verify(h.Alg, signed, sig) {
 			return nil
 		}
 	}

@@ -48,18 +48,18 @@ func TestReviewHeaderMemo(t *testing.T) {
 	h2 := enc([]byte(`{"alg":"none","kid":"a"}`))
 	p := enc([]byte(`{"sub":"x"}`))
 	var tok Token
-	if err := ParseCompactInto(h1+"."+p+".c2ln", &memo, &tok); err != nil {
+	if _, err := ParseCompactInto(h1+"."+p+".c2ln", &memo, &tok, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{h1 + "." + p + "\n.c2ln", h1 + "." + p + ".c2l\nn", h1 + "\n." + p + ".c2ln", h1 + "." + p + ".c2ln.", h1 + "." + p + ".c2m"} {
-		if err := ParseCompactInto(bad, &memo, &tok); err == nil {
+		if _, err := ParseCompactInto(bad, &memo, &tok, nil); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if err := ParseCompactInto(h2+"."+p+".c2ln", &memo, &tok); err != nil || tok.Header.Alg != "none" {
+	if _, err := ParseCompactInto(h2+"."+p+".c2ln", &memo, &tok, nil); err != nil || tok.Header.Alg != "none" {
 		t.Fatalf("%v %+v", err, tok.Header)
 	}
-	if err := ParseCompactInto(h1+"."+p+".c2ln", &memo, &tok); err != nil || tok.Header.Alg != "HS256" || tok.Header.Kid != "a" {
+	if _, err := ParseCompactInto(h1+"."+p+".c2ln", &memo, &tok, nil); err != nil || tok.Header.Alg != "HS256" || tok.Header.Kid != "a" {
 		t.Fatalf("%v %+v", err, tok.Header)
 	}
 }
