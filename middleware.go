@@ -121,7 +121,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 			return c, nil
 		}
 	}
-	claims, p, epoch, err := g.verifyToken(ctx, token, now)
+	claims, p, epoch, err := g.verifyToken(ctx, token, now, cacheable)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,10 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	return claims, nil
 }
 
-func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*Claims, *anchor, uint64, error) {
+// verifyToken verifies token; cacheable says the cache may keep it, so
+// its claims are allocated with room for their entry unless it is an HMAC
+// token (kept only on its second use).
+func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, cacheable bool) (*Claims, *anchor, uint64, error) {
 	jwe := strings.Count(token, ".") == 4
 	if jwe { // compact JWE
 		if len(g.decryptKeys) == 0 {
@@ -173,7 +176,12 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time) (*
 		}
 		return nil, nil, 0, e
 	}
-	claims, err := parseClaims(t.Payload)
+	var claims *Claims
+	if cacheable && (jwe || !strings.HasPrefix(t.Header.Alg, "HS")) {
+		claims, err = parseClaimsToCache(t.Payload)
+	} else {
+		claims, err = parseClaims(t.Payload)
+	}
 	if err != nil {
 		e := failf(ErrMalformedToken, "%v", err)
 		e.Token = &TokenFacts{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ, Now: now}
