@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -24,6 +25,18 @@ func TestCacheHashCollisionIsAMiss(t *testing.T) {
 	// random seed an attacker cannot aim for one) must miss.
 	if got, ok := c.get(key, "token-b", now); ok {
 		t.Fatalf("get(token-b) under token-a's hash = %v; want a miss", got)
+	}
+	// The key hashes a token's last keyedBytes (its signature): a forgery
+	// that keeps a cached token's signature and changes its payload shares
+	// its key, and must miss too.
+	sig := strings.Repeat("s", keyedBytes)
+	valid, forged := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0."+sig, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiIn0."+sig
+	if c.key(valid) != c.key(forged) {
+		t.Fatal("tokens with the same last 64 bytes hash apart; the test no longer tests a shared key")
+	}
+	c.put(c.key(valid), valid, claims, p, p.keys.epoch())
+	if got, ok := c.get(c.key(forged), forged, now); ok {
+		t.Fatalf("a forgery sharing a cached token's signature got its claims %v", got)
 	}
 }
 
