@@ -96,9 +96,12 @@ type ObjectReader struct {
 	err   error
 }
 
-// Reset starts reading b.
+// Reset starts reading b. Names past names.n are never read, so they
+// are left as they are rather than zeroed (800 bytes a token).
 func (r *ObjectReader) Reset(b []byte) {
-	*r = ObjectReader{s: scanner{b: b}}
+	r.s = scanner{b: b}
+	r.names.n, r.names.folded = 0, nil
+	r.state, r.err = 0, nil
 }
 
 // Next returns the next member. After it returns false, Err says whether
@@ -533,6 +536,7 @@ func (s *scanner) number() {
 // ones switch to a set of folded names, so the cost stays linear. A
 // non-ASCII name is folded once, when it is added.
 type memberNames struct {
+	sigs   [16]uint32 // few[i].sig, apart: the pairwise loop reads 4 bytes a name, not 48
 	few    [16]memberName
 	n      int
 	folded map[string]struct{}
@@ -562,12 +566,16 @@ func (m *memberNames) add(name []byte) bool {
 		} else {
 			e.fold = FoldName(name)
 		}
-		for i := range m.few[:m.n] {
+		for i, sig := range m.sigs[:m.n] {
+			if sig != e.sig && sig != 0 && e.sig != 0 {
+				continue // two ASCII names of different signatures never fold together
+			}
 			if m.few[i].same(&e) {
 				return false
 			}
 		}
 		if m.n < len(m.few) {
+			m.sigs[m.n] = e.sig
 			m.few[m.n] = e
 			m.n++
 			return true
