@@ -21,6 +21,13 @@ type Extractor struct {
 	// standalone sources return a string that shares memory with nothing
 	// much larger, which the token cache may keep without a copy.
 	standalone bool
+	// grammar, when set, is a check of the token's syntax that extract
+	// leaves to the guard, which runs it on a refused token only: a token
+	// that verifies has passed a stricter one (strict base64url segments
+	// and dots) or equals one that has (a cache hit), so checking it first
+	// would only tell invalid_request from invalid_token, at a scan of
+	// every byte of every request.
+	grammar func(token string) error
 }
 
 // String names the source, for logs.
@@ -31,10 +38,33 @@ func (s Extractor) String() string { return s.name }
 // a Bearer value that is not a b64token is an invalid request (400); another
 // scheme, such as Basic, counts as no token.
 func FromAuthorizationHeader() Extractor {
-	return Extractor{name: "authorization header", extract: bearerToken, standalone: true}
+	return Extractor{name: "authorization header", extract: bearerTokenUnchecked, grammar: b64TokenGrammar, standalone: true}
 }
 
+// bearerToken is the Authorization header's token, its grammar checked, as
+// a guard treats it.
 func bearerToken(r *http.Request) (string, error) {
+	token, err := bearerTokenUnchecked(r)
+	if err == nil && token != "" {
+		err = b64TokenGrammar(token)
+	}
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// b64TokenGrammar refuses a Bearer token outside RFC 6750's b64token.
+func b64TokenGrammar(token string) error {
+	if i := b64TokenEnd(token); i < len(token) {
+		return invalidRequest("Bearer token has a character outside RFC 6750's b64token at byte %d (a quote, a newline, a space?)", i)
+	}
+	return nil
+}
+
+// bearerTokenUnchecked is bearerToken without the b64token check, which
+// the guard runs on refused tokens only (Extractor.grammar).
+func bearerTokenUnchecked(r *http.Request) (string, error) {
 	values := r.Header["Authorization"]
 	switch len(values) {
 	case 0:
@@ -52,11 +82,8 @@ func bearerToken(r *http.Request) (string, error) {
 		return "", nil
 	}
 	token := strings.TrimLeft(rest, " ")
-	if i := b64TokenEnd(token); i < len(token) || token == "" {
-		if token == "" {
-			return "", invalidRequest("Bearer with no token")
-		}
-		return "", invalidRequest("Bearer token has a character outside RFC 6750's b64token at byte %d (a quote, a newline, a space?)", i)
+	if token == "" {
+		return "", invalidRequest("Bearer with no token")
 	}
 	if len(v)-len(token) > 64 { // a run of spaces: keep the token standalone
 		token = strings.Clone(token)
@@ -203,14 +230,29 @@ func extractToken(r *http.Request, sources []Extractor) (string, *Extractor, err
 	)
 	for i := range sources {
 		t, err := sources[i].extract(r)
+		if err == nil && t != "" && from != nil {
+			err = ErrMultipleTokens
+		}
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
+			// A token whose grammar was left for later fails first, as it
+			// would have had it been checked at once.
+			if from != nil && from.grammar != nil {
+				if bad := from.grammar(token); bad != nil {
+					return "", nil, fmt.Errorf("%s: %w", from.name, bad)
+				}
+			}
+			if err != ErrMultipleTokens {
+				return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
+			}
+			if sources[i].grammar != nil {
+				if bad := sources[i].grammar(t); bad != nil {
+					return "", nil, fmt.Errorf("%s: %w", sources[i].name, bad)
+				}
+			}
+			return "", nil, fmt.Errorf("%w: %s and %s", ErrMultipleTokens, from.name, sources[i].name)
 		}
 		if t == "" {
 			continue
-		}
-		if from != nil {
-			return "", nil, fmt.Errorf("%w: %s and %s", ErrMultipleTokens, from.name, sources[i].name)
 		}
 		token, from = t, &sources[i]
 	}

@@ -42,15 +42,15 @@ func FuzzBearerToken(f *testing.F) {
 			}
 			return
 		}
-		if token != "" && (!b64TokenGrammar.MatchString(token) || !strings.HasSuffix(v, token)) {
+		if token != "" && (!b64TokenRegexp.MatchString(token) || !strings.HasSuffix(v, token)) {
 			t.Fatalf("token %q from %q breaks the b64token grammar", token, v)
 		}
 	})
 }
 
-// b64TokenGrammar is RFC 6750's b64token, written apart from the
+// b64TokenRegexp is RFC 6750's b64token, written apart from the
 // extractor's table so that it can judge it.
-var b64TokenGrammar = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+var b64TokenRegexp = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
 
 // TestB64TokenEndEveryPosition puts a byte outside the grammar at every
 // position of tokens of every length around the eight-byte steps.
@@ -65,7 +65,7 @@ func TestB64TokenEndEveryPosition(t *testing.T) {
 					s[at] = bad
 				}
 				want := 0
-				for want < len(s) && b64TokenGrammar.MatchString(string(s[want])) {
+				for want < len(s) && b64TokenRegexp.MatchString(string(s[want])) {
 					want++
 				}
 				if want > 0 {
@@ -76,7 +76,7 @@ func TestB64TokenEndEveryPosition(t *testing.T) {
 				if got := b64TokenEnd(string(s)); got != want {
 					t.Fatalf("b64TokenEnd(%q) = %d, want %d", s, got, want)
 				}
-				if got, want := isB64Token(string(s)), b64TokenGrammar.Match(s); got != want {
+				if got, want := isB64Token(string(s)), b64TokenRegexp.Match(s); got != want {
 					t.Fatalf("isB64Token(%q) = %v, want %v", s, got, want)
 				}
 			}
@@ -172,6 +172,12 @@ func FuzzVerify(f *testing.F) {
 			if c == nil || c.Issuer() != "i" || c.ExpiresAt().IsZero() || !slices.Contains(c.Audience(), "a") {
 				t.Fatalf("accepted %q with claims %+v", token, c)
 			}
+			// The Authorization header's b64token check runs on refused
+			// tokens only (Extractor.grammar), which is sound only if no
+			// token outside the grammar is ever accepted.
+			if !b64TokenRegexp.MatchString(token) {
+				t.Fatalf("accepted %q, which is not a b64token", token)
+			}
 			return
 		}
 		var e *Error
@@ -222,7 +228,7 @@ func FuzzDecrypt(f *testing.F) {
 		)
 		fuzzcost.Check(t, len(token), func() { c, err = g.Verify(t.Context(), token) })
 		if err == nil {
-			if c.Issuer() != "i" {
+			if c.Issuer() != "i" || !b64TokenRegexp.MatchString(token) {
 				t.Fatalf("accepted %q", token)
 			}
 			return

@@ -72,6 +72,11 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 		}
 	}
 	c, err := g.verify(r.Context(), token, src.standalone, o)
+	if err != nil && src.grammar != nil {
+		if bad := src.grammar(token); bad != nil { // a refusal's cause is the token's syntax
+			return nil, failf(ErrInvalidRequest, "%s: %v", src.name, bad)
+		}
+	}
 	if err == nil {
 		err = g.checkBinding(r, c, false) // cnf: no DPoP downgrade, the client certificate (dpop.go, mtls.go)
 	}

@@ -1,0 +1,79 @@
+package jwtguard_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/jwtguardtest"
+)
+
+// b64TokenPrefix matches the longest prefix in RFC 6750's b64token grammar.
+var b64TokenPrefix = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*`)
+
+// TestBearerGrammarCheckedOnRefusal: the guard checks the b64token grammar
+// of an Authorization-header token only when the token is refused (a token
+// that verifies has passed a stricter check), so every token outside the
+// grammar must still be a 400 invalid_request naming the byte: before its
+// first use, after the token it was made from is cached, and next to
+// another source's token, in either order.
+func TestBearerGrammarCheckedOnRefusal(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	token := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
+	headerFirst := newGuard(t, iss, jwtguard.WithExtractors(jwtguard.FromAuthorizationHeader(), jwtguard.FromCookie("access_token")), jwtguard.WithoutCrossOriginCheck())
+	cookieFirst := newGuard(t, iss, jwtguard.WithExtractors(jwtguard.FromCookie("access_token"), jwtguard.FromAuthorizationHeader()), jwtguard.WithoutCrossOriginCheck())
+	for _, g := range []*jwtguard.Guard{headerFirst, cookieFirst} {
+		if _, err := g.Authenticate(bearer(token)); err != nil { // cached from here on
+			t.Fatal(err)
+		}
+	}
+	var bad []string
+	for _, c := range []string{" ", "\"", "\t", "\x00", "\x7f", "\xff", "é", ",", ";", "\\", "=x", "%"} {
+		for _, at := range []int{0, 1, strings.IndexByte(token, '.'), len(token) / 2, len(token) - 1, len(token)} {
+			if c == " " && at == 0 {
+				continue // spaces after the scheme are skipped, as before
+			}
+			bad = append(bad, token[:at]+c+token[at:])
+		}
+	}
+	bad = append(bad, token+"=.", "a b", strings.Repeat("\"", 9000), token+" "+token)
+	for _, value := range bad {
+		want := 0 // the first byte outside the grammar, by a regexp of it
+		if loc := b64TokenPrefix.FindStringIndex(value); loc != nil {
+			want = loc[1]
+		}
+		for name, g := range map[string]*jwtguard.Guard{"header first": headerFirst, "cookie first": cookieFirst} {
+			for _, withCookie := range []bool{false, true} {
+				r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+				r.Header.Set("Authorization", "Bearer "+value)
+				if withCookie {
+					r.AddCookie(&http.Cookie{Name: "access_token", Value: token})
+				}
+				_, err := g.Authenticate(r)
+				var e *jwtguard.Error
+				if !errors.As(err, &e) || !errors.Is(err, jwtguard.ErrInvalidRequest) || e.Status != http.StatusBadRequest {
+					t.Fatalf("%s, cookie %v: Bearer %.40q: err = %v, want a 400 invalid_request", name, withCookie, value, err)
+				}
+				if !strings.Contains(err.Error(), "b64token at byte ") {
+					t.Fatalf("%s, cookie %v: Bearer %.40q: err = %v, want it to name the byte", name, withCookie, value, err)
+				}
+				if !strings.Contains(err.Error(), "at byte "+strconv.Itoa(want)+" ") {
+					t.Fatalf("%s, cookie %v: Bearer %.40q: err = %v, want byte %d", name, withCookie, value, err, want)
+				}
+			}
+		}
+	}
+	// Inside the grammar but not a token: still the token's fault, 401.
+	for _, value := range []string{token + "=", "abc", tamper(token), "a~b+c/d"} {
+		_, err := headerFirst.Authenticate(bearer(value))
+		if e := (*jwtguard.Error)(nil); !errors.As(err, &e) || e.Status != http.StatusUnauthorized || errors.Is(err, jwtguard.ErrInvalidRequest) {
+			t.Fatalf("Bearer %.40q: err = %v, want a 401 invalid_token refusal", value, err)
+		}
+	}
+}
