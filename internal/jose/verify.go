@@ -10,6 +10,7 @@ import (
 	"crypto/sha512"
 	"hash"
 	"math/big"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -21,24 +22,25 @@ import (
 // VerifySignature checks a JWS signature over input with key (a public key
 // or an HMAC secret) for alg. The caller has bound alg to the key's type.
 func VerifySignature(key any, alg string, input, sig []byte) bool {
+	// The digest's buffer is on the stack for PKCS #1 v1.5 and ECDSA, which
+	// keep no reference to it; rsa.VerifyPSS may, so PSS gets one of its own.
+	var buf [sha512.Size]byte
 	switch k := key.(type) {
 	case *rsa.PublicKey:
-		h, digest := digestFor(alg, input)
-		if h == 0 {
-			return false
-		}
-		switch alg[0] {
-		case 'R':
-			return rsa.VerifyPKCS1v15(k, h, digest, sig) == nil
-		case 'P':
-			return rsa.VerifyPSS(k, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
+		switch {
+		case strings.HasPrefix(alg, "RS"):
+			h, digest := digestFor(alg, input, &buf)
+			return h != 0 && rsa.VerifyPKCS1v15(k, h, digest, sig) == nil
+		case strings.HasPrefix(alg, "PS"):
+			h, digest := digestFor(alg, input, new([sha512.Size]byte))
+			return h != 0 && rsa.VerifyPSS(k, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}) == nil
 		}
 	case *ecdsa.PublicKey:
 		size := (k.Curve.Params().BitSize + 7) / 8
 		if len(sig) != 2*size {
 			return false
 		}
-		h, digest := digestFor(alg, input)
+		h, digest := digestFor(alg, input, &buf)
 		if h == 0 {
 			return false
 		}
@@ -62,21 +64,21 @@ func (k *Key) verify(alg string, input, sig []byte) bool {
 	return VerifySignature(k.Key, alg, input, sig)
 }
 
-// digestFor hashes input for a SHA-2 algorithm of alg's size.
-func digestFor(alg string, input []byte) (crypto.Hash, []byte) {
+// digestFor hashes input for a SHA-2 algorithm of alg's size, into buf.
+func digestFor(alg string, input []byte, buf *[sha512.Size]byte) (crypto.Hash, []byte) {
 	if len(alg) != 5 {
 		return 0, nil
 	}
 	switch alg[2:] {
 	case "256":
 		d := sha256.Sum256(input)
-		return crypto.SHA256, d[:]
+		return crypto.SHA256, buf[:copy(buf[:], d[:])]
 	case "384":
 		d := sha512.Sum384(input)
-		return crypto.SHA384, d[:]
+		return crypto.SHA384, buf[:copy(buf[:], d[:])]
 	case "512":
-		d := sha512.Sum512(input)
-		return crypto.SHA512, d[:]
+		*buf = sha512.Sum512(input)
+		return crypto.SHA512, buf[:]
 	}
 	return 0, nil
 }
