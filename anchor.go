@@ -231,27 +231,29 @@ func buildAnchor(c *config, ic anchorConfig, fc fetchConfig, shared map[string]*
 	return p, created, nil
 }
 
-// policyFor picks the trust anchor by the token's (still unverified) iss.
-// Only configured or resolver-approved issuers get this far, so a token can
-// never make the guard fetch from a URL of its choosing.
-func (g *Guard) anchorFor(ctx context.Context, c *Claims) (*anchor, error) {
+// anchorFor picks the trust anchor by the token's (still unverified) iss;
+// resolved says it came through the issuer resolver, which may have been
+// asked. Only configured or resolver-approved issuers get this far, so a
+// token can never make the guard fetch from a URL of its choosing.
+func (g *Guard) anchorFor(ctx context.Context, c *Claims) (_ *anchor, resolved bool, _ error) {
 	iss := c.jc.Issuer
 	if p, ok := g.anchors[iss]; ok {
-		return p, nil
+		return p, false, nil
 	}
 	if g.anyIssuer != nil {
-		return g.anyIssuer, nil
+		return g.anyIssuer, false, nil
 	}
 	for _, t := range g.templates {
 		if p, ok := t.match(iss, c.jc.TenantID); ok {
-			return p, nil
+			return p, false, nil
 		}
 	}
 	if iss == "" {
-		return nil, failf(ErrMissingClaim, `no "iss" claim (trusted: %s)`, g.trustedList())
+		return nil, false, failf(ErrMissingClaim, `no "iss" claim (trusted: %s)`, g.trustedList())
 	}
 	if g.dynamic != nil {
-		return g.dynamic.anchor(ctx, iss)
+		p, err := g.dynamic.anchor(ctx, iss)
+		return p, true, err
 	}
-	return nil, failf(ErrIssuer, "issuer %s not trusted (trusted: %s)", quote(iss), g.trustedList())
+	return nil, false, failf(ErrIssuer, "issuer %s not trusted (trusted: %s)", quote(iss), g.trustedList())
 }

@@ -125,7 +125,8 @@ func parseClaims(payload []byte) (*Claims, error) {
 // claimsWithEntry is claims allocated together with their entry in the
 // verified-token cache, for a token the cache will keep: one allocation,
 // and the cache's map holds a pointer, not the entry (small slots, so a
-// probe of a large cache reads fewer cache lines).
+// probe of a large cache reads fewer cache lines). Claims an application
+// keeps after their eviction keep the entry's token string too.
 type claimsWithEntry struct {
 	Claims
 	entry cacheEntry

@@ -12,7 +12,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +33,7 @@ type dpopClient struct {
 	alg  string
 	jwk  map[string]any // the public JWK
 	jkt  string         // its RFC 7638 thumbprint, computed by jwx
-	n    int
+	n    atomic.Int64   // proofs signed: parallel subtests share a client
 }
 
 func newDPoPClient(t testing.TB) *dpopClient {
@@ -64,9 +66,9 @@ func ath(token string) string {
 // header and claims override the defaults (a nil value removes one).
 func (c *dpopClient) proof(t testing.TB, method, uri, token string, now time.Time, header, claims map[string]any) string {
 	t.Helper()
-	c.n++
+	n := int(c.n.Add(1))
 	h := map[string]any{"typ": "dpop+jwt", "alg": c.alg, "jwk": c.jwk}
-	p := map[string]any{"jti": "proof-" + strings.Repeat("x", c.n%3) + time.Now().Format(time.RFC3339Nano), "htm": method, "htu": uri,
+	p := map[string]any{"jti": "proof-" + strings.Repeat("x", n%3) + strconv.Itoa(n) + "-" + time.Now().Format(time.RFC3339Nano), "htm": method, "htu": uri,
 		"iat": now.Unix(), "ath": ath(token)}
 	for k, v := range header {
 		if v == nil {

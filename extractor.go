@@ -28,6 +28,9 @@ type Extractor struct {
 	// would only tell invalid_request from invalid_token, at a scan of
 	// every byte of every request.
 	grammar func(token string) error
+	// mayBlock: an application's function (FromFunc), which may take any
+	// time (a session store, say).
+	mayBlock bool
 }
 
 // String names the source, for logs.
@@ -184,7 +187,7 @@ func InsecureFromQuery(name string) Extractor {
 // reads only what a page's script sets explicitly (a custom header), say
 // so with [Extractor.WithoutCrossOriginCheck].
 func FromFunc(name string, f func(*http.Request) (string, error)) Extractor {
-	return Extractor{name: name, extract: f, ambient: true}
+	return Extractor{name: name, extract: f, ambient: true, mayBlock: true}
 }
 
 // WithoutCrossOriginCheck declares that browsers never send this source's

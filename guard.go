@@ -29,6 +29,9 @@ type Guard struct {
 	templates []*templateAnchor  // from WithIssuerTemplate
 	remotes   []*remoteJWKS
 	sources   []Extractor
+	// slowSources: a source may block (FromFunc), so a decision's start
+	// time is too early to judge keys and claims by.
+	slowSources bool
 
 	optional      bool
 	passPreflight bool
@@ -110,6 +113,7 @@ func (c *config) build() (*Guard, error) {
 	if len(g.sources) == 0 {
 		g.sources = []Extractor{FromAuthorizationHeader()}
 	}
+	g.slowSources = slices.ContainsFunc(g.sources, func(s Extractor) bool { return s.mayBlock })
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}

@@ -107,8 +107,8 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 		return nil, fail(ErrTokenTooLarge)
 	}
 	var now time.Time
-	if o != nil {
-		now = o.start
+	if o != nil && !g.slowSources {
+		now = o.start // read just before: one clock read a decision
 	} else {
 		now = g.now()
 	}
@@ -209,9 +209,14 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, ca
 // claims.
 func (g *Guard) checkToken(ctx context.Context, t *jose.Token, sig []byte, claims *Claims, now time.Time) (_ *anchor, epoch uint64, _ error) {
 	h := &t.Header
-	p, err := g.anchorFor(ctx, claims)
+	p, resolved, err := g.anchorFor(ctx, claims)
 	if err != nil {
 		return nil, 0, err
+	}
+	if resolved {
+		// The resolver may have been asked, for up to its timeout: keys
+		// and claims are judged at the time of its answer.
+		now = g.now()
 	}
 	if !slices.Contains(p.algs, h.Alg) {
 		e := failf(ErrUnsupportedAlgorithm, "algorithm %s not accepted (accepted: %s)", quote(h.Alg), strings.Join(p.algs, ", "))

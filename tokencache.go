@@ -87,11 +87,14 @@ func (c *verifiedCache) cacheable(token string) bool {
 }
 
 // key returns the token's hash, which picks its shard and map slot. It
-// hashes the last keyedBytes of the token only: they are the signature's
-// (or a JWE's tag), which no one but the issuer chooses, so they tell
-// verified tokens apart as well as the whole token would, and a collision
-// is a miss anyway (get compares the whole token). Hashing 64 bytes, not
-// the 700 of a usual RS256 token, is a tenth of a cache hit's cost.
+// hashes the last keyedBytes of the token only: a JWS's signature, which
+// no one but the issuer can make for other claims, or a JWE's tag and
+// ciphertext, so they tell verified tokens apart as well as the whole token
+// would. (Anyone can re-wrap a JWE's key under RSA-OAEP: the copies share
+// their tail and their claims, and replace each other in one slot.) A
+// collision is a miss anyway: get compares the whole token. Hashing 64
+// bytes, not the 700 of a usual RS256 token, is a tenth of a cache hit's
+// cost.
 func (c *verifiedCache) key(token string) uint64 {
 	return maphash.String(c.seed, token[max(0, len(token)-keyedBytes):])
 }
