@@ -23,9 +23,6 @@ type Claims struct {
 	// goodAt is the RevocationList version at which these claims were last
 	// found unrevoked: a cache-hit check costs two atomic loads.
 	goodAt atomic.Uint64
-	// entry is room for these claims' cache entry, allocated with them
-	// (claimsWithEntry), or nil.
-	entry *cacheEntry
 }
 
 // TokenHeader holds the facts of a verified token's protected header.
@@ -133,13 +130,12 @@ type claimsWithEntry struct {
 }
 
 // parseClaimsToCache is parseClaims with room for the claims' cache entry.
-func parseClaimsToCache(payload []byte) (*Claims, error) {
+func parseClaimsToCache(payload []byte) (*Claims, *cacheEntry, error) {
 	c := new(claimsWithEntry)
 	if err := jose.ParseClaims(payload, &c.jc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	c.Claims.entry = &c.entry
-	return &c.Claims, nil
+	return &c.Claims, &c.entry, nil
 }
 
 type ctxKey struct{}

@@ -126,7 +126,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 			return c, nil
 		}
 	}
-	claims, p, epoch, err := g.verifyToken(ctx, token, now, cacheable)
+	claims, room, p, epoch, err := g.verifyToken(ctx, token, now, cacheable)
 	if err != nil {
 		return nil, err
 	}
@@ -146,27 +146,27 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 		return nil, err
 	}
 	if cacheable {
-		g.cache.put(key, token, claims, p, epoch)
+		g.cache.put(key, token, claims, room, p, epoch)
 	}
 	return claims, nil
 }
 
 // verifyToken verifies token; cacheable says the cache may keep it, so
 // its claims are allocated with room for their entry unless it is an HMAC
-// token (kept only on its second use).
-func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, cacheable bool) (*Claims, *anchor, uint64, error) {
+// token (kept only on its second use), and room is that entry.
+func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, cacheable bool) (_ *Claims, room *cacheEntry, _ *anchor, epoch uint64, _ error) {
 	jwe := strings.Count(token, ".") == 4
 	if jwe { // compact JWE
 		if len(g.decryptKeys) == 0 {
-			return nil, nil, 0, failf(ErrMalformedToken, "an encrypted token (JWE), and no decryption key is configured")
+			return nil, nil, nil, 0, failf(ErrMalformedToken, "an encrypted token (JWE), and no decryption key is configured")
 		}
 		inner, err := jose.Decrypt(token, g.decryptKeys, true)
 		if err != nil {
-			return nil, nil, 0, fromJOSE(err)
+			return nil, nil, nil, 0, fromJOSE(err)
 		}
 		token = string(inner)
 	} else if len(g.decryptKeys) > 0 && !g.allowPlain {
-		return nil, nil, 0, failf(ErrEncryption, "a plain signed token where encryption is required")
+		return nil, nil, nil, 0, failf(ErrEncryption, "a plain signed token where encryption is required")
 	}
 	var tok jose.Token
 	t := &tok
@@ -179,30 +179,30 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, ca
 		if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
 			e.Detail += ` (the token starts with "Bearer ": pass Verify the token alone)`
 		}
-		return nil, nil, 0, e
+		return nil, nil, nil, 0, e
 	}
 	var claims *Claims
 	if cacheable && (jwe || !strings.HasPrefix(t.Header.Alg, "HS")) {
-		claims, err = parseClaimsToCache(t.Payload)
+		claims, room, err = parseClaimsToCache(t.Payload)
 	} else {
 		claims, err = parseClaims(t.Payload)
 	}
 	if err != nil {
 		e := failf(ErrMalformedToken, "%v", err)
 		e.Token = &TokenFacts{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ, Now: now}
-		return nil, nil, 0, e
+		return nil, nil, nil, 0, e
 	}
 	p, epoch, err := g.checkToken(ctx, t, sig, claims, now)
 	if err != nil {
 		e := asError(err, ErrRejected)
 		e.Token = facts(t, claims, now, p)
-		return nil, nil, 0, e
+		return nil, nil, nil, 0, e
 	}
 	claims.encrypted = jwe
 	if g.keepRaw && jwe {
 		claims.token = token // the inner JWS, a string of its own (verify sets it for the rest)
 	}
-	return claims, p, epoch, nil
+	return claims, room, p, epoch, nil
 }
 
 // check applies the policy of the token's issuer: alg, typ, signature and

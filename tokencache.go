@@ -51,18 +51,24 @@ type cacheShard struct {
 // costs one map operation (the delete), not a lookup as well.
 type ringSlot struct {
 	key  uint64
-	size int
+	size int32
 }
 
+// cacheEntry is allocated with its claims (claimsWithEntry), which keeps it
+// small: claims and entry together fill a 512-byte size class.
 type cacheEntry struct {
-	token     string // compared in full on every hit
-	claims    *Claims
-	validFrom time.Time // latest of nbf, iat, minus leeway
-	validTill time.Time // exp plus leeway
-	anchor    *anchor   // whose keys verified it
-	epoch     uint64
-	size      int
-	slot      int // its index in the shard's ring
+	token  string // compared in full on every hit
+	claims *Claims
+	// The token's window in whole Unix seconds, rounded inwards: from the
+	// latest of nbf and iat minus leeway (rounded up) till exp plus leeway
+	// (rounded down). A hit needs from <= now < till in whole seconds of
+	// now (rounded down), so it never falls outside the exact window; a
+	// fraction of a second at its edges goes to a full verification.
+	from, till int64
+	anchor     *anchor // whose keys verified it
+	epoch      uint64
+	size       int32
+	slot       int32 // its index in the shard's ring
 }
 
 // newVerifiedCache returns nil (caching off) for entries <= 0.
@@ -108,7 +114,7 @@ func (c *verifiedCache) get(key uint64, token string, now time.Time) (*Claims, b
 	s.mu.RLock()
 	e, ok := s.m[key]
 	s.mu.RUnlock()
-	if !ok || e.token != token || now.Before(e.validFrom) || !now.Before(e.validTill) || !e.anchor.current(e.epoch, now) {
+	if !ok || e.token != token || now.Unix() < e.from || now.Unix() >= e.till || !e.anchor.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}
@@ -145,28 +151,34 @@ func (c *verifiedCache) admit(key uint64) bool {
 // put remembers claims for token, which must be standalone (a string of
 // its own, not a slice of a larger one): an entry must never pin a
 // request's larger buffers.
-func (c *verifiedCache) put(key uint64, token string, claims *Claims, p *anchor, epoch uint64) {
-	e := claims.entry // allocated with the claims when the token was expected to be kept
+// room, when not nil, is the entry allocated with claims
+// (parseClaimsToCache).
+func (c *verifiedCache) put(key uint64, token string, claims *Claims, room *cacheEntry, p *anchor, epoch uint64) {
+	till := claims.jc.ExpiresAt.Add(p.leeway)
+	if p.maxAge > 0 { // WithMaxTokenAge ends a token's use earlier than exp
+		till = minTime(till, claims.jc.IssuedAt.Add(p.maxAge+p.leeway))
+	}
+	var from time.Time
+	for _, t := range [2]time.Time{claims.jc.NotBefore, claims.jc.IssuedAt} {
+		if t.Add(-p.leeway).After(from) {
+			from = t.Add(-p.leeway)
+		}
+	}
+	e := room
 	if e == nil {
 		e = new(cacheEntry)
 	}
 	*e = cacheEntry{
-		token:     token,
-		claims:    claims,
-		validTill: claims.jc.ExpiresAt.Add(p.leeway),
-		anchor:    p,
-		epoch:     epoch,
-		size:      entryOverhead + len(token) + len(claims.jc.Raw),
+		token:  token,
+		claims: claims,
+		from:   from.Unix(),
+		till:   till.Unix(), // rounded down
+		anchor: p,
+		epoch:  epoch,
+		size:   int32(entryOverhead + len(token) + len(claims.jc.Raw)), // a cached token is at most maxCachedTokenLength
 	}
-	if p.maxAge > 0 { // WithMaxTokenAge ends a token's use earlier than exp
-		if till := claims.jc.IssuedAt.Add(p.maxAge + p.leeway); till.Before(e.validTill) {
-			e.validTill = till
-		}
-	}
-	for _, t := range [2]time.Time{claims.jc.NotBefore, claims.jc.IssuedAt} {
-		if t.Add(-p.leeway).After(e.validFrom) {
-			e.validFrom = t.Add(-p.leeway)
-		}
+	if from.Nanosecond() > 0 {
+		e.from++ // rounded up
 	}
 	s := c.shard(key)
 	s.mu.Lock()
@@ -179,7 +191,7 @@ func (c *verifiedCache) put(key uint64, token string, claims *Claims, p *anchor,
 		}
 	}()
 	if old, ok := s.m[key]; ok {
-		s.bytes -= old.size
+		s.bytes -= int(old.size)
 		e.slot = old.slot
 		s.ring[e.slot].size = e.size
 	} else {
@@ -187,12 +199,12 @@ func (c *verifiedCache) put(key uint64, token string, claims *Claims, p *anchor,
 		if s.n == len(s.ring) {
 			s.evictOldestLocked()
 		}
-		e.slot = (s.head + s.n) % len(s.ring)
+		e.slot = int32((s.head + s.n) % len(s.ring))
 		s.ring[e.slot] = ringSlot{key: key, size: e.size}
 		s.n++
 	}
 	s.m[key] = e
-	s.bytes += e.size
+	s.bytes += int(e.size)
 	for s.bytes > c.bytesShard && s.n > 1 {
 		s.evictOldestLocked()
 	}
@@ -202,7 +214,7 @@ func (s *cacheShard) evictOldestLocked() {
 	oldest := s.ring[s.head]
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
-	s.bytes -= oldest.size
+	s.bytes -= int(oldest.size)
 	delete(s.m, oldest.key)
 }
 
@@ -219,4 +231,11 @@ func (c *verifiedCache) stats() (hits, misses uint64, entries int) {
 		misses += s.misses.Load()
 	}
 	return hits, misses, entries
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

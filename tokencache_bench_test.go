@@ -16,20 +16,18 @@ func BenchmarkCacheNeverSeen(b *testing.B) {
 	c := newVerifiedCache(defaultCacheEntries)
 	pad := strings.Repeat("x", 640)
 	tokens := make([]string, 4*defaultCacheEntries)
-	claims := make([]*Claims, len(tokens))
+	claims := make([]*claimsWithEntry, len(tokens)) // as parseClaimsToCache allocates them
 	for i := range tokens {
 		tokens[i] = fmt.Sprintf("%s.%d", pad, i)
-		c := new(claimsWithEntry) // as parseClaimsToCache allocates them
-		c.Claims.entry = &c.entry
-		c.jc.ExpiresAt = now.Add(time.Hour)
-		claims[i] = &c.Claims
+		claims[i] = new(claimsWithEntry)
+		claims[i].jc.ExpiresAt = now.Add(time.Hour)
 	}
 	i := 0
 	for b.Loop() {
 		t := tokens[i%len(tokens)]
 		key := c.key(t)
 		if _, ok := c.get(key, t, now); !ok {
-			c.put(key, t, claims[i%len(tokens)], p, 0)
+			c.put(key, t, &claims[i%len(tokens)].Claims, &claims[i%len(tokens)].entry, p, 0)
 		}
 		i++
 	}

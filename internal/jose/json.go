@@ -875,7 +875,7 @@ type Claims struct {
 	Raw                 []byte // the payload JSON
 	// inline holds a one-string aud ([0]) and the first scopes ([1:]), so
 	// the usual token costs no allocation for them.
-	inline [6]string
+	inline [5]string
 }
 
 // internAlg returns the table's own string for a known alg, so a header
