@@ -12,10 +12,6 @@ import (
 	"github.com/jwtguard/jwtguard/jwtguardtest"
 )
 
-// TestStaleKeysJudgedAfterASlowResolver: the request's time is read
-// before anchorFor, which can block on a resolver re-check (up to
-// resolverTimeout, 10 s). The staleness check of the key set then uses that
-// old reading, so keys already past freshTill+StaleFor verify the token.
 // TestStaleKeysJudgedAfterASlowResolver: a request's time is read once,
 // at its start; a resolver re-check can take up to its timeout, during
 // which the keys may pass their stale window. They are judged at the time
@@ -25,17 +21,7 @@ func TestStaleKeysJudgedAfterASlowResolver(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now()
 	clk := jwtguardtest.NewClock(t0)
-	iss := jwtguardtest.NewIssuer(t, "ES256")
-	iss.SetClock(clk.Now)
-	var down atomic.Bool
-	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		_, _ = w.Write(iss.JWKS())
-	}))
+	iss, down := issuerWithOutage(t, clk)
 	var slow atomic.Bool
 	g, err := jwtguard.New(t.Context(),
 		jwtguard.WithAudience("api"),
@@ -78,27 +64,13 @@ func TestStaleKeysJudgedAfterASlowResolver(t *testing.T) {
 	}
 }
 
-// TestStaleKeysJudgedAfterASlowExtractor: with an Observer the
-// request's time is read before the token is even extracted; a FromFunc
-// extractor that blocks (a session-store lookup) lets the keys be used
-// past their stale window.
 // TestStaleKeysJudgedAfterASlowExtractor: the same with an Observer,
 // whose decision start is read before a FromFunc source, which may block.
 func TestStaleKeysJudgedAfterASlowExtractor(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now()
 	clk := jwtguardtest.NewClock(t0)
-	iss := jwtguardtest.NewIssuer(t, "ES256")
-	iss.SetClock(clk.Now)
-	var down atomic.Bool
-	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=60")
-		_, _ = w.Write(iss.JWKS())
-	}))
+	iss, down := issuerWithOutage(t, clk)
 	var slow atomic.Bool
 	g, err := jwtguard.New(t.Context(),
 		jwtguard.WithTrustedIssuer(iss.URL, jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithAudience("api")),
@@ -136,4 +108,21 @@ func TestStaleKeysJudgedAfterASlowExtractor(t *testing.T) {
 	if err == nil && errors.Is(errAfter, jwtguard.ErrKeysUnavailable) {
 		t.Fatalf("token (sub %q) verified at t0+%v with keys usable only till t0+120s", c.Subject(), clk.Now().Sub(t0))
 	}
+}
+
+// issuerWithOutage is an issuer whose key set is fresh for a minute and
+// fails with a 500 once down is set.
+func issuerWithOutage(t *testing.T, clk *jwtguardtest.Clock) (*jwtguardtest.Issuer, *atomic.Bool) {
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	iss.SetClock(clk.Now)
+	down := new(atomic.Bool)
+	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write(iss.JWKS())
+	}))
+	return iss, down
 }
