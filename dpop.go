@@ -223,7 +223,12 @@ func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, 
 	if p.dpop != DPoPRequired {
 		return nil, nil, false
 	}
-	_, src, err := extractToken(r, g.sources)
+	token, src, err := extractToken(r, g.sources)
+	if err == nil && src.grammar != nil {
+		if bad := src.grammar(token); bad != nil { // the token's syntax comes first, as on the Bearer path
+			return nil, failf(ErrInvalidRequest, "%s: %v", src.name, bad), true
+		}
+	}
 	switch {
 	case errors.Is(err, ErrNoToken):
 		if g.optional {

@@ -233,10 +233,10 @@ func extractToken(r *http.Request, sources []Extractor) (string, *Extractor, err
 	)
 	for i := range sources {
 		t, err := sources[i].extract(r)
-		if err == nil && t != "" && from != nil {
-			err = ErrMultipleTokens
-		}
-		if err != nil {
+		// A second token, told apart from a source's own error (a FromFunc
+		// source may return ErrMultipleTokens itself, before any token).
+		multiple := err == nil && t != "" && from != nil
+		if err != nil || multiple {
 			// A token whose grammar was left for later fails first, as it
 			// would have had it been checked at once.
 			if from != nil && from.grammar != nil {
@@ -244,7 +244,7 @@ func extractToken(r *http.Request, sources []Extractor) (string, *Extractor, err
 					return "", nil, fmt.Errorf("%s: %w", from.name, bad)
 				}
 			}
-			if err != ErrMultipleTokens {
+			if !multiple {
 				return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
 			}
 			if sources[i].grammar != nil {

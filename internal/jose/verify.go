@@ -37,7 +37,7 @@ func VerifySignature(key any, alg string, input, sig []byte) bool {
 		}
 	case *ecdsa.PublicKey:
 		size := (k.Curve.Params().BitSize + 7) / 8
-		if len(sig) != 2*size {
+		if !strings.HasPrefix(alg, "ES") || len(sig) != 2*size {
 			return false
 		}
 		h, digest := digestFor(alg, input, &buf)

@@ -53,6 +53,16 @@ func TestVerifySignatureAllocatesNoMoreThanTheStandardLibrary(t *testing.T) {
 			return ecdsa.Verify(&ecKey.PublicKey, d[:], r.SetBytes(ecSig[:32]), s.SetBytes(ecSig[32:]))
 		}},
 	}
+	// An alg of another family never verifies with the key, whatever its
+	// digest size (the callers bind alg to the key; this holds without them).
+	for _, alg := range []string{"RS256", "PS256", "HS256", "EdDSA", "XS256", "", "E"} {
+		if VerifySignature(&ecKey.PublicKey, alg, input, ecSig) {
+			t.Errorf("an ES256 signature verified as %q", alg)
+		}
+		if alg != "RS256" && VerifySignature(&rsaKey.PublicKey, alg, input, rsaSig) {
+			t.Errorf("an RS256 signature verified as %q", alg)
+		}
+	}
 	for _, tc := range tests {
 		if !VerifySignature(tc.key, tc.alg, input, tc.sig) || !tc.stdlib() {
 			t.Fatalf("%s: the signature does not verify", tc.alg)
