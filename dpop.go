@@ -224,9 +224,9 @@ func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, 
 		return nil, nil, false
 	}
 	token, src, err := extractToken(r, g.sources)
-	if err == nil && src.grammar != nil {
-		if bad := src.grammar(token); bad != nil { // the token's syntax comes first, as on the Bearer path
-			return nil, failf(ErrInvalidRequest, "%s: %v", src.name, bad), true
+	if err == nil {
+		if bad := src.grammarError(token); bad != nil { // the token's syntax comes first, as on the Bearer path
+			return nil, failf(ErrInvalidRequest, "%v", bad), true
 		}
 	}
 	switch {

@@ -33,6 +33,18 @@ type Extractor struct {
 	mayBlock bool
 }
 
+// grammarError is the refusal of token by the source's deferred grammar
+// check (Extractor.grammar), or nil.
+func (s *Extractor) grammarError(token string) error {
+	if s.grammar == nil {
+		return nil
+	}
+	if bad := s.grammar(token); bad != nil {
+		return fmt.Errorf("%s: %w", s.name, bad)
+	}
+	return nil
+}
+
 // String names the source, for logs.
 func (s Extractor) String() string { return s.name }
 
@@ -233,29 +245,24 @@ func extractToken(r *http.Request, sources []Extractor) (string, *Extractor, err
 	)
 	for i := range sources {
 		t, err := sources[i].extract(r)
-		// A second token, told apart from a source's own error (a FromFunc
-		// source may return ErrMultipleTokens itself, before any token).
-		multiple := err == nil && t != "" && from != nil
-		if err != nil || multiple {
-			// A token whose grammar was left for later fails first, as it
-			// would have had it been checked at once.
-			if from != nil && from.grammar != nil {
-				if bad := from.grammar(token); bad != nil {
-					return "", nil, fmt.Errorf("%s: %w", from.name, bad)
-				}
+		if err == nil && t == "" {
+			continue
+		}
+		// A token whose grammar was left for later fails before whatever
+		// comes after it, as it would have had it been checked at once.
+		if from != nil {
+			if bad := from.grammarError(token); bad != nil {
+				return "", nil, bad
 			}
-			if !multiple {
-				return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
-			}
-			if sources[i].grammar != nil {
-				if bad := sources[i].grammar(t); bad != nil {
-					return "", nil, fmt.Errorf("%s: %w", sources[i].name, bad)
-				}
+		}
+		switch {
+		case err != nil: // a source's own error, ErrMultipleTokens included
+			return "", nil, fmt.Errorf("%s: %w", sources[i].name, err)
+		case from != nil:
+			if bad := sources[i].grammarError(t); bad != nil {
+				return "", nil, bad
 			}
 			return "", nil, fmt.Errorf("%w: %s and %s", ErrMultipleTokens, from.name, sources[i].name)
-		}
-		if t == "" {
-			continue
 		}
 		token, from = t, &sources[i]
 	}

@@ -155,10 +155,7 @@ func (j *remoteJWKS) start(ctx context.Context, wg *goroutines) {
 // refreshing is the background loop's job. Before the first load it waits
 // for one fetch (bounded by FetchTimeout).
 func (j *remoteJWKS) keys(ctx context.Context, now time.Time) (*jose.KeySet, error) {
-	if j.ownClock {
-		now = j.now()
-	}
-	if st := j.usableStateAt(now); st != nil {
+	if st := j.usableStateAt(j.judgedAt(now)); st != nil {
 		return st.set, nil
 	}
 	// Never loaded, or past the stale window: try a fetch, within backoff.
@@ -484,11 +481,15 @@ func (j *remoteJWKS) epoch() uint64 {
 // usable reports whether keys are loaded and within their stale window.
 func (j *remoteJWKS) usable() bool { return j.usableState() != nil }
 
-func (j *remoteJWKS) usableAt(now time.Time) bool {
+func (j *remoteJWKS) usableAt(now time.Time) bool { return j.usableStateAt(j.judgedAt(now)) != nil }
+
+// judgedAt is the time to judge staleness at: now, a time the guard read,
+// unless the source is a shared KeySet's, judged by its own clock.
+func (j *remoteJWKS) judgedAt(now time.Time) time.Time {
 	if j.ownClock {
-		now = j.now()
+		return j.now()
 	}
-	return j.usableStateAt(now) != nil
+	return now
 }
 
 func (j *remoteJWKS) status() KeySourceStatus {

@@ -72,9 +72,9 @@ func (g *Guard) authenticate(r *http.Request, o *observation) (*Claims, error) {
 		}
 	}
 	c, err := g.verify(r.Context(), token, src.standalone, o)
-	if err != nil && src.grammar != nil {
-		if bad := src.grammar(token); bad != nil { // a refusal's cause is the token's syntax
-			return nil, failf(ErrInvalidRequest, "%s: %v", src.name, bad)
+	if err != nil {
+		if bad := src.grammarError(token); bad != nil { // a refusal's cause is the token's syntax
+			return nil, failf(ErrInvalidRequest, "%v", bad)
 		}
 	}
 	if err == nil {
@@ -108,7 +108,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	}
 	var now time.Time
 	if o != nil && !g.slowSources {
-		now = o.start // read just before: one clock read a decision
+		now = o.start // read just before: one clock read a decision (a second costs 50 ns a hit)
 	} else {
 		now = g.now()
 	}
@@ -133,7 +133,7 @@ func (g *Guard) verify(ctx context.Context, token string, standalone bool, o *ob
 	// An HMAC token costs less to verify again than to keep unused, so it
 	// enters the cache on its second use; a signature check costs tens of
 	// microseconds, so any other enters on its first.
-	cacheable = cacheable && (!cheapToVerify(claims) || g.cache.admit(key))
+	cacheable = cacheable && (!cheapToVerify(claims.header.Alg, claims.encrypted) || g.cache.admit(key))
 	if !standalone && (cacheable || g.keepRaw) {
 		// Neither the cache nor RawToken may pin a larger string the token
 		// was cut from (a Cookie header, say).
@@ -182,7 +182,7 @@ func (g *Guard) verifyToken(ctx context.Context, token string, now time.Time, ca
 		return nil, nil, nil, 0, e
 	}
 	var claims *Claims
-	if cacheable && (jwe || !strings.HasPrefix(t.Header.Alg, "HS")) {
+	if cacheable && !cheapToVerify(t.Header.Alg, jwe) {
 		claims, room, err = parseClaimsToCache(t.Payload)
 	} else {
 		claims, err = parseClaims(t.Payload)
@@ -351,6 +351,9 @@ func (g *Guard) setupCrossOrigin(c *config) error {
 	return nil
 }
 
-// cheapToVerify reports whether the token costs about as much to verify
-// as to look up: a plain HMAC token (a microsecond), not a JWE.
-func cheapToVerify(c *Claims) bool { return strings.HasPrefix(c.header.Alg, "HS") && !c.encrypted }
+// cheapToVerify reports whether a token signed with alg costs about as
+// much to verify as to look up: a plain HMAC token (a microsecond), not a
+// JWE.
+func cheapToVerify(alg string, encrypted bool) bool {
+	return strings.HasPrefix(alg, "HS") && !encrypted
+}

@@ -2,8 +2,6 @@ package jwtguard_test
 
 import (
 	"errors"
-	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,17 +17,7 @@ import (
 func TestSharedKeySetStaleWindowOnCacheHit(t *testing.T) {
 	t0 := time.Now()
 	guardClk, ksClk := jwtguardtest.NewClock(t0), jwtguardtest.NewClock(t0)
-	iss := jwtguardtest.NewIssuer(t, "ES256")
-	iss.SetClock(guardClk.Now)
-	var down atomic.Bool
-	iss.SetJWKSHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			http.Error(w, "down", 500)
-			return
-		}
-		w.Header().Set("Cache-Control", "max-age=300")
-		_, _ = w.Write(iss.JWKS())
-	}))
+	iss, down := issuerWithOutage(t, guardClk, 300)
 	ks, err := jwtguard.NewKeySet(t.Context(), iss.JWKSURL(), jwtguard.WithClock(ksClk.Now),
 		jwtguard.WithKeySetSettings(jwtguard.KeySetSettings{StaleFor: time.Hour}))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ func TestStaleKeysJudgedAfterASlowResolver(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now()
 	clk := jwtguardtest.NewClock(t0)
-	iss, down := issuerWithOutage(t, clk)
+	iss, down := issuerWithOutage(t, clk, 60)
 	var slow atomic.Bool
 	g, err := jwtguard.New(t.Context(),
 		jwtguard.WithAudience("api"),
@@ -70,7 +71,7 @@ func TestStaleKeysJudgedAfterASlowExtractor(t *testing.T) {
 	t.Parallel()
 	t0 := time.Now()
 	clk := jwtguardtest.NewClock(t0)
-	iss, down := issuerWithOutage(t, clk)
+	iss, down := issuerWithOutage(t, clk, 60)
 	var slow atomic.Bool
 	g, err := jwtguard.New(t.Context(),
 		jwtguard.WithTrustedIssuer(iss.URL, jwtguard.WithJWKS(iss.JWKSURL()), jwtguard.WithAudience("api")),
@@ -110,9 +111,9 @@ func TestStaleKeysJudgedAfterASlowExtractor(t *testing.T) {
 	}
 }
 
-// issuerWithOutage is an issuer whose key set is fresh for a minute and
-// fails with a 500 once down is set.
-func issuerWithOutage(t *testing.T, clk *jwtguardtest.Clock) (*jwtguardtest.Issuer, *atomic.Bool) {
+// issuerWithOutage is an issuer on clock clk whose key set is fresh for
+// maxAge seconds and fails with a 500 once down is set.
+func issuerWithOutage(t *testing.T, clk *jwtguardtest.Clock, maxAge int) (*jwtguardtest.Issuer, *atomic.Bool) {
 	iss := jwtguardtest.NewIssuer(t, "ES256")
 	iss.SetClock(clk.Now)
 	down := new(atomic.Bool)
@@ -121,7 +122,7 @@ func issuerWithOutage(t *testing.T, clk *jwtguardtest.Clock) (*jwtguardtest.Issu
 			http.Error(w, "down", http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(maxAge))
 		_, _ = w.Write(iss.JWKS())
 	}))
 	return iss, down

@@ -71,6 +71,9 @@ type cacheEntry struct {
 	slot       int32 // its index in the shard's ring
 }
 
+// within reports whether the whole second sec is inside the entry's window.
+func (e *cacheEntry) within(sec int64) bool { return e.from <= sec && sec < e.till }
+
 // newVerifiedCache returns nil (caching off) for entries <= 0.
 func newVerifiedCache(entries int) *verifiedCache {
 	if entries <= 0 {
@@ -114,7 +117,7 @@ func (c *verifiedCache) get(key uint64, token string, now time.Time) (*Claims, b
 	s.mu.RLock()
 	e, ok := s.m[key]
 	s.mu.RUnlock()
-	if !ok || e.token != token || now.Unix() < e.from || now.Unix() >= e.till || !e.anchor.current(e.epoch, now) {
+	if !ok || e.token != token || !e.within(now.Unix()) || !e.anchor.current(e.epoch, now) {
 		s.misses.Add(1)
 		return nil, false
 	}

@@ -536,7 +536,7 @@ func (s *scanner) number() {
 // ones switch to a set of folded names, so the cost stays linear. A
 // non-ASCII name is folded once, when it is added.
 type memberNames struct {
-	sigs   [16]uint32 // few[i].sig, apart: the pairwise loop reads 4 bytes a name, not 48
+	sigs   [16]uint32 // few[i]'s asciiSig, or 0 for a non-ASCII name: the pairwise loop reads 4 bytes a name
 	few    [16]memberName
 	n      int
 	folded map[string]struct{}
@@ -545,7 +545,6 @@ type memberNames struct {
 type memberName struct {
 	raw  []byte
 	fold string // for a name with non-ASCII bytes (or after one was seen): its folded form
-	sig  uint32 // for an ASCII name: its length and folded first and last bytes; 0 otherwise
 }
 
 // asciiSig is an ASCII name's signature: two names that fold together
@@ -561,13 +560,14 @@ func asciiSig(name []byte) uint32 {
 func (m *memberNames) add(name []byte) bool {
 	if m.folded == nil {
 		e := memberName{raw: name}
+		var sig uint32
 		if isASCII(name) {
-			e.sig = asciiSig(name)
+			sig = asciiSig(name)
 		} else {
 			e.fold = FoldName(name)
 		}
-		for i, sig := range m.sigs[:m.n] {
-			if sig != e.sig && sig != 0 && e.sig != 0 {
+		for i, other := range m.sigs[:m.n] {
+			if other != sig && other != 0 && sig != 0 {
 				continue // two ASCII names of different signatures never fold together
 			}
 			if m.few[i].same(&e) {
@@ -575,7 +575,7 @@ func (m *memberNames) add(name []byte) bool {
 			}
 		}
 		if m.n < len(m.few) {
-			m.sigs[m.n] = e.sig
+			m.sigs[m.n] = sig
 			m.few[m.n] = e
 			m.n++
 			return true
@@ -596,9 +596,6 @@ func (m *memberNames) add(name []byte) bool {
 // same reports whether two names fold together. Two ASCII names compare
 // in place; otherwise each side is folded at most once.
 func (a *memberName) same(b *memberName) bool {
-	if a.sig != 0 && b.sig != 0 && a.sig != b.sig {
-		return false
-	}
 	if a.fold == "" && b.fold == "" {
 		return equalFoldASCII(a.raw, b.raw)
 	}
