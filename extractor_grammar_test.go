@@ -77,3 +77,51 @@ func TestBearerGrammarCheckedOnRefusal(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPRequiredBearerGrammarIsInvalidRequest: a Bearer token outside
+// the b64token grammar on a DPoP-required guard is a 400 invalid_request
+// naming the byte, not a token-binding refusal (a second attack review:
+// the deferred grammar check was skipped on this path).
+func TestDPoPRequiredBearerGrammarIsInvalidRequest(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	g := newGuard(t, iss, jwtguard.WithDPoP(jwtguard.DPoPRequired))
+	for _, value := range []string{`a"b`, "abc\x00", "tok,en", `x\y`} {
+		r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		r.Header.Set("Authorization", "Bearer "+value)
+		_, err := g.Authenticate(r)
+		var e *jwtguard.Error
+		if !errors.As(err, &e) || !errors.Is(err, jwtguard.ErrInvalidRequest) || e.Status != http.StatusBadRequest ||
+			!strings.Contains(err.Error(), "b64token at byte ") {
+			t.Errorf("DPoPRequired, Bearer %q: err = %v (status %d), want a 400 invalid_request naming the byte", value, err, e.Status)
+		}
+	}
+}
+
+// TestFromFuncOwnMultipleTokensError: a FromFunc source may return
+// ErrMultipleTokens itself, before any source found a token; that was
+// taken for a second token and panicked on the missing first (a second
+// attack review's proof).
+func TestFromFuncOwnMultipleTokensError(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	session := jwtguard.FromFunc("session", func(r *http.Request) (string, error) {
+		if len(r.Header.Values("Cookie")) > 1 {
+			return "", jwtguard.ErrMultipleTokens
+		}
+		return "", nil
+	}).WithoutCrossOriginCheck()
+	g := newGuard(t, iss, jwtguard.WithExtractors(jwtguard.FromAuthorizationHeader(), session))
+	r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+	r.Header.Add("Cookie", "sid=1")
+	r.Header.Add("Cookie", "sid=2")
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("Authenticate panicked: %v", p)
+		}
+	}()
+	_, err := g.Authenticate(r)
+	if !errors.Is(err, jwtguard.ErrMultipleTokens) {
+		t.Fatalf("err = %v, want ErrMultipleTokens", err)
+	}
+}
