@@ -21,7 +21,9 @@ type Claims struct {
 	// hit saves, whatever the inner signature's alg).
 	encrypted bool
 	// goodAt is the RevocationList version at which these claims were last
-	// found unrevoked: a cache-hit check costs two atomic loads.
+	// found unrevoked (versions are unique across lists): a cache-hit check
+	// costs two atomic loads. With two lists the claims go back and forth
+	// between their versions, and each check looks the token up.
 	goodAt atomic.Uint64
 }
 

@@ -235,6 +235,8 @@ func (g *Guard) authenticateSender(r *http.Request, o *observation) (_ *Claims, 
 			return nil, nil, true
 		}
 		return nil, failf(ErrNoToken, "no DPoP token (Authorization: DPoP), and DPoP is required"), true
+	case errors.Is(err, ErrMultipleTokens):
+		return nil, failf(ErrMultipleTokens, "%v", err), true
 	case err != nil:
 		return nil, failf(ErrInvalidRequest, "%v", err), true
 	}

@@ -125,3 +125,53 @@ func TestFromFuncOwnMultipleTokensError(t *testing.T) {
 		t.Fatalf("err = %v, want ErrMultipleTokens", err)
 	}
 }
+
+// TestMultipleTokensInEveryDPoPMode: two tokens, or a source's own
+// ErrMultipleTokens, are ErrMultipleTokens whatever the DPoP mode (a
+// DPoP-required guard made them a plain invalid_request: an attack
+// review's proof).
+func TestMultipleTokensInEveryDPoPMode(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	tok := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience})
+	session := jwtguard.FromFunc("session", func(r *http.Request) (string, error) {
+		if r.Header.Get("X-Dup") != "" {
+			return "", jwtguard.ErrMultipleTokens
+		}
+		return "", nil
+	}).WithoutCrossOriginCheck()
+	for _, mode := range []struct {
+		name string
+		opts []jwtguard.Option
+	}{
+		{"plain", nil},
+		{"dpop optional", []jwtguard.Option{jwtguard.WithDPoP(jwtguard.DPoPOptional)}},
+		{"dpop required", []jwtguard.Option{jwtguard.WithDPoP(jwtguard.DPoPRequired)}},
+	} {
+		opts := append([]jwtguard.Option{jwtguard.WithExtractors(jwtguard.FromAuthorizationHeader(), jwtguard.FromCookie("access_token"), session),
+			jwtguard.WithoutCrossOriginCheck()}, mode.opts...)
+		g := newGuard(t, iss, opts...)
+		for _, req := range []struct {
+			name string
+			r    func() *http.Request
+		}{
+			{"bearer and cookie", func() *http.Request {
+				r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+				r.Header.Set("Authorization", "Bearer "+tok)
+				r.AddCookie(&http.Cookie{Name: "access_token", Value: tok})
+				return r
+			}},
+			{"FromFunc's own ErrMultipleTokens", func() *http.Request {
+				r := httptest.NewRequest(http.MethodGet, "/orders", nil)
+				r.Header.Set("X-Dup", "1")
+				return r
+			}},
+		} {
+			_, err := g.Authenticate(req.r())
+			var e *jwtguard.Error
+			if !errors.As(err, &e) || !errors.Is(err, jwtguard.ErrMultipleTokens) || e.Status != http.StatusBadRequest {
+				t.Errorf("%s, %s: err = %v, want ErrMultipleTokens (400)", mode.name, req.name, err)
+			}
+		}
+	}
+}

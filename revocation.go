@@ -48,7 +48,9 @@ type RevocationList struct {
 	sessions map[revocationKey]time.Time        // until
 	subjects map[revocationKey]subjectWatermark // tokens issued before are revoked
 	// version changes with every revocation added, so a token found in good
-	// standing need not be looked up again until it does.
+	// standing need not be looked up again until it does. It is drawn from
+	// revocationVersions, so no two lists share one: a claims' goodAt says
+	// which list found it good, not only when.
 	version atomic.Uint64
 	adds    int // since the last sweep of expired entries
 }
@@ -71,9 +73,15 @@ func NewRevocationList(now func() time.Time) *RevocationList {
 		sessions: make(map[revocationKey]time.Time),
 		subjects: make(map[revocationKey]subjectWatermark),
 	}
-	l.version.Store(1) // 0 is a token never checked
+	l.version.Store(revocationVersions.Add(1)) // never 0, a token never checked
 	return l
 }
+
+// revocationVersions numbers the states of every RevocationList. Versions
+// per list, each from 1, let a guard with two lists take one list's
+// goodAt for the other's when their counts met, and skip the lookup of a
+// token only the other had revoked (an attack review's finding).
+var revocationVersions atomic.Uint64
 
 // RevokeToken revokes the token of issuer iss with this jti until it
 // expires (give its exp, plus your leeway).
@@ -112,7 +120,7 @@ func later(a, b time.Time) time.Time {
 func (l *RevocationList) add(f func()) {
 	l.mu.Lock()
 	f()
-	l.version.Add(1)
+	l.version.Store(revocationVersions.Add(1))
 	l.adds++
 	if l.adds >= 1024 {
 		l.adds = 0

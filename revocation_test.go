@@ -124,7 +124,12 @@ func BenchmarkRevocationCheck(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		opts []jwtguard.Option
-	}{{"hit/none", nil}, {"hit/list", []jwtguard.Option{jwtguard.WithRevocations(list)}}} {
+	}{
+		{"hit/none", nil},
+		{"hit/list", []jwtguard.Option{jwtguard.WithRevocations(list)}},
+		// Two lists: each finds the claims marked by the other, so each looks the token up.
+		{"hit/two-lists", []jwtguard.Option{jwtguard.WithRevocations(list), jwtguard.WithRevocations(jwtguard.NewRevocationList(nil))}},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			g, err := jwtguard.New(b.Context(), append([]jwtguard.Option{jwtguard.WithJWKS(iss.JWKSURL()),
 				jwtguard.WithIssuer(iss.URL), jwtguard.WithAudience(audience)}, tc.opts...)...)
@@ -141,5 +146,46 @@ func BenchmarkRevocationCheck(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTwoRevocationListsEachRefuseTheirOwn: a guard may consult several
+// RevocationLists (Sessions.Revoker() and an operator's own, a Redis
+// Mirror and a local list). Each list numbered its versions from 1 and
+// the claims keep one goodAt, so a list skipped its lookup when its count
+// met the other's, and a token only it had revoked was accepted, on first
+// use and from the cache (an attack review's proof). Versions are unique
+// across lists now.
+func TestTwoRevocationListsEachRefuseTheirOwn(t *testing.T) {
+	t.Parallel()
+	iss := jwtguardtest.NewIssuer(t, "ES256")
+	sessions := jwtguard.NewRevocationList(nil) // say, Sessions.Revoker()
+	admin := jwtguard.NewRevocationList(nil)    // the operator's own list
+	g := newGuard(t, iss, jwtguard.WithRevocations(sessions), jwtguard.WithRevocations(admin))
+	until := time.Now().Add(time.Hour)
+
+	// First request: each list has had one revocation (version 2 both).
+	sessions.RevokeSession(iss.URL, "some-other-session", until)
+	admin.RevokeToken(iss.URL, "stolen", until)
+	stolen := iss.Sign(jwtguardtest.Claims{"sub": "alice", "aud": audience, "jti": "stolen"})
+	if c, err := g.Authenticate(bearer(stolen)); !errors.Is(err, jwtguard.ErrRevoked) {
+		t.Errorf("token revoked in the second list, first use: accepted=%v (err %v); want ErrRevoked", c != nil, err)
+	}
+
+	// A cached token, revoked later, when the versions meet again.
+	later := iss.Sign(jwtguardtest.Claims{"sub": "bob", "aud": audience, "jti": "later"})
+	if _, err := g.Authenticate(bearer(later)); err != nil {
+		t.Fatal(err)
+	}
+	sessions.RevokeSession(iss.URL, "yet-another-session", until) // sessions: version 3
+	admin.RevokeToken(iss.URL, "later", until)                    // admin: version 3
+	if c, err := g.Authenticate(bearer(later)); !errors.Is(err, jwtguard.ErrRevoked) {
+		t.Errorf("cached token revoked in the second list: accepted=%v (err %v); want ErrRevoked", c != nil, err)
+	}
+	// Each list alone refuses both tokens.
+	for _, tok := range []string{stolen, later} {
+		if _, err := newGuard(t, iss, jwtguard.WithRevocations(admin)).Authenticate(bearer(tok)); !errors.Is(err, jwtguard.ErrRevoked) {
+			t.Fatalf("admin list alone: %v", err)
+		}
 	}
 }
